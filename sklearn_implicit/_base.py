@@ -1,0 +1,371 @@
+# Authors: The sklearn_implicit developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Parameters, validation and the training loop shared by the estimators."""
+
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sklearn_implicit._activations import ACTIVATIONS
+from sklearn_implicit._kernels._projection import project_inf_ball
+from sklearn_implicit._model import warn_unsettled
+from sklearn_implicit._solvers._gradient import ParameterLayout, loss_and_gradient
+from sklearn_implicit._solvers._optimizers import AdamOptimizer, SGDOptimizer
+from sklearn_implicit.utils._compat import Interval, StrOptions
+
+
+class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
+    """Base class of the implicit estimators: fit, partial_fit and training.
+
+    Subclasses set ``_loss`` and implement the target encoding, the
+    validation score and the prediction.
+    """
+
+    _parameter_constraints: dict = {
+        "n_hidden": [Interval(Integral, 1, None, closed="left")],
+        "kappa": [Interval(Real, 0, 1, closed="neither")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions({"adam", "sgd"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "fixed_point_tol": [Interval(Real, 0, None, closed="neither")],
+        "fixed_point_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        n_hidden,
+        *,
+        kappa,
+        activation,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate_init,
+        max_iter,
+        tol,
+        n_iter_no_change,
+        early_stopping,
+        validation_fraction,
+        shuffle,
+        momentum,
+        beta_1,
+        beta_2,
+        epsilon,
+        fixed_point_tol,
+        fixed_point_max_iter,
+        warm_start,
+        random_state,
+        verbose,
+    ):
+        self.n_hidden = n_hidden
+        self.kappa = kappa
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.fixed_point_tol = fixed_point_tol
+        self.fixed_point_max_iter = fixed_point_max_iter
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @abstractmethod
+    def _encode_targets(self, y, reset, classes=None):
+        """Return the targets as a 2D float array for the loss."""
+
+    @abstractmethod
+    def _initial_output(self, Y):
+        """Return the output bias ``d`` to start from."""
+
+    @abstractmethod
+    def _finish_model(self):
+        """Set ``model_`` from the trained parameters ``_coef``."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def _validate_input(self, X, y, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=["csr", "csc"],
+            dtype=np.float64,
+            order="C",
+            multi_output=True,
+            y_numeric=self._loss == "squared_error",
+        )
+        if hasattr(X, "tocsr"):
+            X = X.tocsr()
+        return X, y
+
+    def _initialize(self, n_features, Y, rng):
+        # Glorot-uniform input and output weights; A starts at 0, so that the
+        # first model is a one-hidden-layer network plus the linear term D,
+        # and the training grows the state-to-state couplings it needs.
+        n, q = self.n_hidden, Y.shape[1]
+        self._layout = ParameterLayout(n, n_features, q)
+        self._coef = np.zeros(self._layout.size)
+        A, B, C, D, b, d = self._layout.unpack(self._coef)
+
+        bound = np.sqrt(6 / (n_features + n))
+        B[:] = rng.uniform(-bound, bound, B.shape)
+        b[:] = rng.uniform(-bound, bound, b.shape)
+        bound = np.sqrt(6 / (n + q))
+        C[:] = rng.uniform(-bound, bound, C.shape)
+        d[:] = self._initial_output(Y)
+
+    def _make_optimizer(self):
+        if self.solver == "adam":
+            return AdamOptimizer(
+                self._layout.size,
+                self.learning_rate_init,
+                self.beta_1,
+                self.beta_2,
+                self.epsilon,
+            )
+        return SGDOptimizer(self._layout.size, self.learning_rate_init, self.momentum)
+
+    def _fit(self, X, y, incremental, classes=None):
+        first_call = not hasattr(self, "_coef") or not (self.warm_start or incremental)
+        X, y = self._validate_input(X, y, reset=first_call)
+        Y = self._encode_targets(y, reset=first_call, classes=classes)
+        rng = check_random_state(self.random_state)
+
+        if first_call:
+            self._initialize(X.shape[1], Y, rng)
+            self.n_iter_ = 0
+            self.t_ = 0
+            self.loss_curve_ = []
+            self.best_loss_ = np.inf
+            self.validation_scores_ = [] if self.early_stopping else None
+            self.best_validation_score_ = -np.inf if self.early_stopping else None
+        if first_call or not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = self._make_optimizer()
+
+        early_stopping = self.early_stopping and not incremental
+        if early_stopping:
+            stratify = y if self._loss == "log_loss" else None
+            X, X_val, Y, Y_val = train_test_split(
+                X,
+                Y,
+                random_state=rng,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+            )
+        self._train(X, Y, rng, incremental, (X_val, Y_val) if early_stopping else None)
+        self._finish_model()
+        return self
+
+    def _train(self, X, Y, rng, incremental, validation):
+        n_samples = X.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            batch_size = min(self.batch_size, n_samples)
+        best_coef = self._coef.copy() if validation is not None else None
+        unsettled = _UnsettledRows(self.fixed_point_tol)
+        starts = None
+        if not incremental and n_samples * self.n_hidden <= _MAX_CACHED_STATES:
+            starts = _StartingPoints(n_samples, self.n_hidden)
+
+        n_epochs = 1 if incremental else self.max_iter
+        no_improvement = 0
+        for _ in range(n_epochs):
+            loss, n_iter = self._run_epoch(X, Y, rng, batch_size, starts, unsettled)
+            if not np.isfinite(loss):
+                raise ValueError(
+                    f"The training loss became {loss} at epoch {self.n_iter_ + 1}. "
+                    "Scale the input data, or lower learning_rate_init."
+                )
+            self.n_iter_ += 1
+            self.t_ += n_samples
+            self.loss_curve_.append(loss)
+            if starts is not None:
+                starts.ready = True
+
+            if validation is None:
+                improved = loss < self.best_loss_ - self.tol
+                self.best_loss_ = min(self.best_loss_, loss)
+            else:
+                score = self._validation_score(*validation)
+                self.validation_scores_.append(score)
+                improved = score > self.best_validation_score_ + self.tol
+                if score > self.best_validation_score_:
+                    self.best_validation_score_ = score
+                    best_coef[:] = self._coef
+            no_improvement = 0 if improved else no_improvement + 1
+
+            if self.verbose:
+                print(
+                    f"Epoch {self.n_iter_}, loss = {loss:.8f}, mean fixed-point "
+                    f"iterations: {n_iter[0]:.1f} forward, {n_iter[1]:.1f} adjoint"
+                )
+            if no_improvement > self.n_iter_no_change:
+                if self.verbose:
+                    print(
+                        f"The {'loss' if validation is None else 'validation score'} "
+                        f"did not improve by more than tol={self.tol} for "
+                        f"{self.n_iter_no_change} consecutive epochs. Stopping."
+                    )
+                break
+        else:
+            if not incremental:
+                warnings.warn(
+                    f"Training stopped at max_iter={self.max_iter} epochs "
+                    "before the loss settled; increase max_iter.",
+                    ConvergenceWarning,
+                )
+
+        if validation is not None:
+            self._coef[:] = best_coef
+        unsettled.warn(self.fixed_point_max_iter)
+
+    def _run_epoch(self, X, Y, rng, batch_size, starts, unsettled):
+        # One pass over the data: implicit gradient, optimizer step and
+        # projection of A per mini-batch. Returns the mean loss and the mean
+        # iterations of the forward and adjoint solves.
+        n_samples = X.shape[0]
+        coef = self._coef
+        grad = np.empty_like(coef)
+        A = self._layout.unpack(coef)[0]
+        order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
+        total_loss = 0.0
+        n_iter = np.zeros(2)
+
+        for batch in gen_batches(n_samples, batch_size):
+            rows = order[batch]
+            H0, V0 = (None, None) if starts is None else starts.get(rows)
+            value, result = loss_and_gradient(
+                coef,
+                grad,
+                self._layout,
+                X[rows],
+                Y[rows],
+                loss=self._loss,
+                activation=self.activation,
+                l2=self.alpha / n_samples,
+                tol=self.fixed_point_tol,
+                max_iter=self.fixed_point_max_iter,
+                H0=H0,
+                V0=V0,
+            )
+            self._optimizer.step(coef, grad)
+            A[:] = project_inf_ball(A, self.kappa)
+
+            if starts is not None:
+                starts.store(rows, result.H, result.V)
+            total_loss += value * rows.size
+            n_iter += result.forward[0].sum(), result.adjoint[0].sum()
+            unsettled.add(result.forward[1])
+            unsettled.add(result.adjoint[1])
+
+        return total_loss / n_samples, n_iter / n_samples
+
+    def _validation_score(self, X_val, Y_val):
+        model = self._layout.to_model(self._coef, self.activation)
+        out = model.predict(
+            X_val, tol=self.fixed_point_tol, max_iter=self.fixed_point_max_iter
+        )
+        return self._score_outputs(Y_val, out)
+
+    def _decision(self, X):
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            accept_sparse=["csr", "csc"],
+            dtype=np.float64,
+            order="C",
+        )
+        return self.model_.predict(
+            X, tol=self.fixed_point_tol, max_iter=self.fixed_point_max_iter
+        )
+
+
+# Largest n_samples * n_hidden for which training keeps every row's states
+# between epochs (two float64 arrays of that size, 128 MiB in all).
+_MAX_CACHED_STATES = 2**23
+
+
+class _StartingPoints:
+    """Every training row's last equilibrium and adjoint states.
+
+    Once ``ready`` (after the first epoch), both solves of a row start where
+    they ended in the previous epoch: the parameters have moved little since,
+    so far fewer iterations are needed than from zero.
+    """
+
+    def __init__(self, n_samples, n_hidden):
+        self.H = np.zeros((n_samples, n_hidden))
+        self.V = np.zeros((n_samples, n_hidden))
+        self.ready = False
+
+    def get(self, rows):
+        return (self.H[rows], self.V[rows]) if self.ready else (None, None)
+
+    def store(self, rows, H, V):
+        self.H[rows] = H
+        self.V[rows] = V
+
+
+class _UnsettledRows:
+    """Rows of the solves of a training run that ended above tolerance."""
+
+    def __init__(self, tol):
+        self.tol = tol
+        self.n_rows = 0
+        self.unsettled = []
+
+    def add(self, residual):
+        self.n_rows += residual.size
+        if not residual.max() <= self.tol:
+            self.unsettled.append(residual[~(residual <= self.tol)])
+
+    def warn(self, max_iter):
+        if self.unsettled:
+            residual = np.zeros(self.n_rows)
+            unsettled = np.concatenate(self.unsettled)
+            residual[: unsettled.size] = unsettled
+            warn_unsettled(residual, self.tol, max_iter, "fixed_point_max_iter", 4)

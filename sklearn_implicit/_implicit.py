@@ -1,0 +1,490 @@
+# Authors: The sklearn_implicit developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""The implicit estimators: ImplicitRegressor and ImplicitClassifier."""
+
+import numpy as np
+from scipy.special import log_softmax, softmax
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
+
+from sklearn_implicit._base import _BaseImplicit
+from sklearn_implicit._model import ImplicitModel
+from sklearn_implicit.utils._compat import _fit_context
+
+_COMMON_DOC = """
+    n_hidden : int, default=100
+        Dimension of the hidden state ``h``.
+    kappa : float, default=0.5
+        Bound on ``||A||_inf``, in ``(0, 1)``; kept after every training step.
+        It guarantees a unique equilibrium, which the fixed-point iteration
+        reaches with error shrinking at least like ``kappa ** k``.
+    activation : {"relu", "leaky_relu", "tanh", "sigmoid"}, default="relu"
+        The componentwise map ``phi``.
+    solver : {"adam", "sgd"}, default="adam"
+        Stochastic optimizer; every step is followed by the exact projection
+        of ``A`` onto ``{||A||_inf <= kappa}``.
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on ``A, B, C, D``: the training objective
+        is the sum of the per-sample losses plus ``alpha / 2`` times the
+        squared norm of the weights, as in ridge regression.
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch; "auto" takes ``min(200, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        Step size of the optimizer.
+    max_iter : int, default=200
+        Largest number of epochs (passes over the data).
+    tol : float, default=1e-4
+        Training stops when the loss (or, with early stopping, the
+        validation score) has not improved by ``tol`` for
+        ``n_iter_no_change`` consecutive epochs.
+    n_iter_no_change : int, default=10
+        See ``tol``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop on its score and
+        keep the best parameters seen.
+    validation_fraction : float, default=0.1
+        Share of the data held out when ``early_stopping`` is True.
+    shuffle : bool, default=True
+        Whether to shuffle the rows at every epoch.
+    momentum : float, default=0.9
+        Momentum of the "sgd" solver.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Moment decay rates of the "adam" solver.
+    epsilon : float, default=1e-8
+        Numerical stability term of the "adam" solver.
+    fixed_point_tol : float, default=1e-4
+        Relative tolerance of the equilibrium solves, in training and
+        prediction.
+    fixed_point_max_iter : int, default=1000
+        Largest number of fixed-point iterations for one row.
+    warm_start : bool, default=False
+        Whether ``fit`` continues from the previous solution.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation, the shuffling and the validation split.
+    verbose : int, default=0
+        Print the loss after every epoch when positive."""
+
+_COMMON_ATTRIBUTES = """
+    model_ : ImplicitModel
+        The trained prediction rule, with ``||model_.A||_inf <= kappa``.
+    n_iter_ : int
+        Number of epochs run.
+    t_ : int
+        Number of training rows seen.
+    loss_curve_ : list of float
+        Mean training loss (with penalty) of every epoch.
+    best_loss_ : float
+        Smallest value of ``loss_curve_``.
+    validation_scores_ : list of float or None
+        Validation score of every epoch, when ``early_stopping`` is True.
+    best_validation_score_ : float or None
+        Best validation score, when ``early_stopping`` is True.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column
+        names."""
+
+
+class ImplicitRegressor(RegressorMixin, _BaseImplicit):
+    __doc__ = f"""Regression with an implicit model.
+
+    The prediction for a row ``x`` is ``y = C h + D x + d``, where the hidden
+    state solves ``h = phi(A h + B x + b)`` and ``||A||_inf <= kappa < 1``
+    keeps that equation well-posed. The parameters are trained by projected
+    stochastic gradient on the squared error, differentiating through the
+    equilibrium (reference, section 6.2 and appendix G). Targets are
+    standardised for training and the scaling is folded back into
+    ``model_``.
+
+    Parameters
+    ----------{_COMMON_DOC}
+
+    Attributes
+    ----------{_COMMON_ATTRIBUTES}
+
+    See Also
+    --------
+    ImplicitClassifier : The same model for classification.
+    ImplicitModel : The prediction rule as plain matrices.
+    sklearn.neural_network.MLPRegressor : A feed-forward network.
+
+    References
+    ----------
+    L. El Ghaoui, F. Gu, B. Travacca, A. Askari and A. Y. Tsai, "Implicit Deep
+    Learning", SIAM Journal on Mathematics of Data Science 3(3), 2021.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_implicit import ImplicitRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> model = make_pipeline(StandardScaler(), ImplicitRegressor(random_state=0))
+    >>> model.fit(X_train, y_train).score(X_test, y_test) > 0.3
+    True
+    """
+
+    _loss = "squared_error"
+
+    def __init__(
+        self,
+        n_hidden=100,
+        *,
+        kappa=0.5,
+        activation="relu",
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        fixed_point_tol=1e-4,
+        fixed_point_max_iter=1000,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_hidden,
+            kappa=kappa,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            shuffle=shuffle,
+            momentum=momentum,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            fixed_point_tol=fixed_point_tol,
+            fixed_point_max_iter=fixed_point_max_iter,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _encode_targets(self, y, reset, classes=None):
+        Y = np.asarray(y, dtype=np.float64)
+        if reset:
+            self._single_output = Y.ndim == 1
+        Y = Y.reshape(Y.shape[0], -1)
+        if reset:
+            scale = Y.std(axis=0)
+            self._target_mean = Y.mean(axis=0)
+            self._target_scale = np.where(scale > 0, scale, 1.0)
+        elif Y.shape[1] != self._target_mean.size:
+            raise ValueError(
+                f"y has {Y.shape[1]} outputs, but {type(self).__name__} was "
+                f"fitted with {self._target_mean.size}."
+            )
+        return (Y - self._target_mean) / self._target_scale
+
+    def _initial_output(self, Y):
+        return np.zeros(Y.shape[1])
+
+    def _score_outputs(self, Y, out):
+        return r2_score(Y, out)
+
+    def _finish_model(self):
+        # Fold the target standardisation into the output layer.
+        A, B, C, D, b, d = self._layout.unpack(self._coef)
+        scale = self._target_scale[:, None]
+        self.model_ = ImplicitModel(
+            A,
+            B,
+            C * scale,
+            D * scale,
+            b,
+            d * self._target_scale + self._target_mean,
+            activation=self.activation,
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the model to data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y):
+        """Run one epoch of training on the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._fit(X, y, incremental=True)
+
+    def predict(self, X):
+        """Predict targets for ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted targets.
+        """
+        out = self._decision(X)
+        return out.ravel() if self._single_output else out
+
+
+class ImplicitClassifier(ClassifierMixin, _BaseImplicit):
+    __doc__ = f"""Classification with an implicit model.
+
+    The class scores (logits) of a row ``x`` are ``C h + D x + d``, where the
+    hidden state solves ``h = phi(A h + B x + b)`` and
+    ``||A||_inf <= kappa < 1`` keeps that equation well-posed. The parameters
+    are trained by projected stochastic gradient on the softmax
+    cross-entropy, differentiating through the equilibrium (reference,
+    section 6.2 and appendix G). Binary and multiclass targets are handled
+    alike, with one output per class.
+
+    Parameters
+    ----------{_COMMON_DOC}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.{_COMMON_ATTRIBUTES}
+
+    See Also
+    --------
+    ImplicitRegressor : The same model for regression.
+    ImplicitModel : The prediction rule as plain matrices.
+    sklearn.neural_network.MLPClassifier : A feed-forward network.
+
+    References
+    ----------
+    L. El Ghaoui, F. Gu, B. Travacca, A. Askari and A. Y. Tsai, "Implicit Deep
+    Learning", SIAM Journal on Mathematics of Data Science 3(3), 2021.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_implicit import ImplicitClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> model = make_pipeline(StandardScaler(), ImplicitClassifier(random_state=0))
+    >>> model.fit(X_train, y_train).score(X_test, y_test) > 0.9
+    True
+    """
+
+    _loss = "log_loss"
+
+    def __init__(
+        self,
+        n_hidden=100,
+        *,
+        kappa=0.5,
+        activation="relu",
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        fixed_point_tol=1e-4,
+        fixed_point_max_iter=1000,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_hidden,
+            kappa=kappa,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            shuffle=shuffle,
+            momentum=momentum,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            fixed_point_tol=fixed_point_tol,
+            fixed_point_max_iter=fixed_point_max_iter,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+        )
+
+    def _encode_targets(self, y, reset, classes=None):
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if reset:
+            self.classes_ = np.unique(y if classes is None else classes)
+        if self.classes_.size < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes, "
+                f"but the data contains only one class: {self.classes_[0]!r}."
+            )
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels {unknown.tolist()!r} that are not among "
+                f"classes_ {self.classes_.tolist()!r}."
+            )
+        return (y[:, None] == self.classes_[None, :]).astype(np.float64)
+
+    def _initial_output(self, Y):
+        # Start from the log class frequencies, the best constant logits.
+        frequency = (Y.sum(axis=0) + 1) / (Y.shape[0] + Y.shape[1])
+        return np.log(frequency)
+
+    def _score_outputs(self, Y, out):
+        return accuracy_score(Y.argmax(axis=1), out.argmax(axis=1))
+
+    def _finish_model(self):
+        self.model_ = self._layout.to_model(self._coef, self.activation)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the model to data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Run one epoch of training on the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            Every class that will ever appear. Required on the first call,
+            ignored afterwards.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if not hasattr(self, "classes_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def predict_proba(self, X):
+        """Class probabilities: the softmax of the model outputs.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class, in the order of ``classes_``.
+        """
+        return softmax(self._decision(X), axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probability of each class, in the order of ``classes_``.
+        """
+        return log_softmax(self._decision(X), axis=1)
+
+    def predict(self, X):
+        """Predict the class of every row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted class labels.
+        """
+        return self.classes_[np.argmax(self._decision(X), axis=1)]
