@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The activation maps the library knows, and what the theory needs of them.
 
-The maps themselves are compiled in ``_kernels/_fixed_point.py``; this table
+The maps themselves are compiled in ``_kernels/_equilibrium.py``; this table
 gives each public name its kernel code and the facts that well-posedness and
 robustness analysis rely on. All four act componentwise and are increasing.
 """

@@ -382,7 +382,7 @@ class ImplicitClassifier(ClassifierMixin, _BaseImplicit):
         if self.classes_.size < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes, "
-                f"but the data contains only one class: {self.classes_[0]!r}."
+                f"but the data contains only one class: {self.classes_.tolist()[0]!r}."
             )
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
@@ -487,4 +487,5 @@ class ImplicitClassifier(ClassifierMixin, _BaseImplicit):
         y : ndarray of shape (n_samples,)
             Predicted class labels.
         """
-        return self.classes_[np.argmax(self._decision(X), axis=1)]
+        scores = self._decision(X)
+        return self.classes_[np.argmax(scores, axis=1)]

@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 
 from sklearn_implicit._activations import ACTIVATIONS
-from sklearn_implicit._kernels._fixed_point import solve_fixed_point
+from sklearn_implicit._kernels._equilibrium import predict, solve_fixed_point
 
 
 def perron_frobenius_eigenvalue(M):
@@ -198,6 +198,24 @@ class ImplicitModel:
             )
         return X
 
+    def _solve(self, X, tol, max_iter):
+        # States, outputs and per-row iterations, warning on unsettled rows.
+        X = self._check_input(X)
+        code = ACTIVATIONS[self.activation].code
+        if hasattr(X, "toarray"):
+            drive = X @ self.B.T + self.b
+            H, n_iter, residual = solve_fixed_point(
+                self.A, drive, np.empty((0, self.n_hidden)), code, tol, max_iter
+            )
+            out = H @ self.C.T + X @ self.D.T + self.d
+        else:
+            A, B, C, D, b, d = self.A, self.B, self.C, self.D, self.b, self.d
+            H, out, n_iter, residual = predict(
+                A, B, C, D, b, d, X, code, float(tol), int(max_iter)
+            )
+        warn_unsettled(residual, tol, max_iter, "max_iter", stacklevel=4)
+        return H, out, n_iter
+
     def hidden_state(self, X, *, tol=1e-6, max_iter=1000, return_n_iter=False):
         """Solve the equilibrium equation for every row of ``X``.
 
@@ -227,17 +245,7 @@ class ImplicitModel:
             When some rows have not settled after ``max_iter`` iterations,
             with the number of such rows and the worst relative change.
         """
-        X = self._check_input(X)
-        drive = X @ self.B.T + self.b
-        H, n_iter, residual = solve_fixed_point(
-            self.A,
-            drive,
-            np.empty((0, self.n_hidden)),
-            ACTIVATIONS[self.activation].code,
-            float(tol),
-            int(max_iter),
-        )
-        warn_unsettled(residual, tol, max_iter, "max_iter")
+        H, _, n_iter = self._solve(X, tol, max_iter)
         return (H, n_iter) if return_n_iter else H
 
     def predict(self, X, *, tol=1e-6, max_iter=1000):
@@ -257,9 +265,7 @@ class ImplicitModel:
         Y : ndarray of shape (n_samples, n_outputs)
             Predicted outputs.
         """
-        X = self._check_input(X)
-        H = self.hidden_state(X, tol=tol, max_iter=max_iter)
-        return H @ self.C.T + X @ self.D.T + self.d
+        return self._solve(X, tol, max_iter)[1]
 
 
 def warn_unsettled(residual, tol, max_iter, parameter, stacklevel=3):

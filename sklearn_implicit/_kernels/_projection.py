@@ -21,6 +21,22 @@ def _shrunk_sum(magnitudes, theta):
 
 
 @njit(cache=True)
+def _accurate_sum(values):
+    # Neumaier's compensated sum: within a unit in the last place of the
+    # exact sum of non-negative values.
+    total = 0.0
+    compensation = 0.0
+    for x in values:
+        t = total + x
+        if abs(total) >= abs(x):
+            compensation += (total - t) + x
+        else:
+            compensation += (x - t) + total
+        total = t
+    return total + compensation
+
+
+@njit(cache=True)
 def _l1_threshold(magnitudes, radius, work):
     # The soft-threshold theta with sum(max(|a| - theta, 0)) = radius, by
     # Michelot's method: average out the excess over the current support,
@@ -48,10 +64,11 @@ def _l1_threshold(magnitudes, radius, work):
 def project_inf_ball(A, kappa):
     """Return the projection of ``A`` onto ``{||A||_inf <= kappa}``.
 
-    Rows whose absolute sum is already at most ``kappa`` are copied
-    unchanged. The other rows are soft-thresholded onto the l1 sphere; the
-    threshold is then nudged up by a few rounding steps until the absolute
-    sum, added in any order, cannot exceed ``kappa``.
+    Rows whose absolute sum is at most ``kappa`` (summed exactly, up to a
+    unit in the last place) are copied unchanged. The other rows are
+    soft-thresholded onto the l1 sphere; the threshold is then nudged up by a
+    few rounding steps until the absolute sum, added in any order, cannot
+    exceed ``kappa``.
 
     Parameters
     ----------
@@ -71,11 +88,15 @@ def project_inf_ball(A, kappa):
 
     # Any summation order of n terms is within about n * eps of the exact
     # sum; aim below kappa by twice that much.
-    radius = kappa * (1.0 - 2.0 * n_columns * eps)
+    margin = 2.0 * n_columns * eps
+    radius = kappa * (1.0 - margin)
     for i in range(n_rows):
         for j in range(n_columns):
             magnitudes[j] = abs(A[i, j])
-        if magnitudes.sum() <= kappa:
+        quick = magnitudes.sum()
+        if quick <= radius:
+            continue
+        if quick <= kappa * (1.0 + margin) and _accurate_sum(magnitudes) <= kappa:
             continue
 
         theta = _l1_threshold(magnitudes, radius, work)

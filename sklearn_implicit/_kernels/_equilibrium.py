@@ -1,0 +1,363 @@
+# Authors: The sklearn_implicit developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""The equilibrium, its adjoint, and the batch loss gradient through them.
+
+The forward solve finds ``H = phi(H A^T + X B^T + b)``. The adjoint solve
+finds ``V = Psi * (V A + G C)`` (paper, eq. (G.4), written in rows): the
+gradient of a loss with respect to the pre-activations, where
+``Psi = phi'(Z)`` at the equilibrium and ``G`` holds the gradients with
+respect to the outputs. Both are the same row-batched iteration with a
+different row map, so they share one compiled loop.
+
+Every matrix product of a prediction or of a training step is taken here,
+so that all of them run on the BLAS that numba links (SciPy's). Mixing it
+with NumPy's BLAS, whose idle threads keep spinning, oversubscribes the
+cores. The helpers stay in this file because numba's cache does not notice
+edits to other files.
+
+Activation codes (mirrored by ``sklearn_implicit._activations``): 0 relu,
+1 leaky_relu (slope 0.01 below zero), 2 tanh, 3 sigmoid. Loss codes: 0 half
+squared error, 1 softmax cross-entropy.
+"""
+
+import numpy as np
+from numba import njit
+
+LEAKY_SLOPE = 0.01
+_ADJOINT = 4  # the adjoint's linear row map v -> psi * v, as an activation
+
+
+@njit(cache=True)
+def _map_row(row, drive, weights, activation):
+    # row <- phi(row + drive), in place. One loop per map, so that the choice
+    # is made once per row and the cheap loops vectorise.
+    n = row.shape[0]
+    if activation == 0:
+        for j in range(n):
+            z = row[j] + drive[j]
+            row[j] = z if z > 0.0 else 0.0
+    elif activation == 1:
+        for j in range(n):
+            z = row[j] + drive[j]
+            row[j] = z if z > 0.0 else LEAKY_SLOPE * z
+    elif activation == 2:
+        for j in range(n):
+            row[j] = np.tanh(row[j] + drive[j])
+    elif activation == 3:
+        for j in range(n):
+            row[j] = 1.0 / (1.0 + np.exp(-(row[j] + drive[j])))
+    else:
+        for j in range(n):
+            row[j] = weights[j] * (row[j] + drive[j])
+
+
+@njit(cache=True)
+def _count_unsettled(new, old, tol, floor):
+    # Entries that moved by more than tol * max(|h_j|, floor). `not (a <= b)`
+    # also counts NaN. An integer sum is the only reduction: it vectorises.
+    unsettled = 0
+    for j in range(new.shape[0]):
+        unsettled += not (abs(new[j] - old[j]) <= tol * max(abs(new[j]), floor))
+    return unsettled
+
+
+@njit(cache=True)
+def _max_abs(row):
+    size = 0.0
+    for x in row:
+        size = max(size, abs(x))
+    return size
+
+
+@njit(cache=True)
+def _relative_change(new, old, floor):
+    # max|new - old| / max(max|new|, floor); infinite if `new` is not finite.
+    change = 0.0
+    size = floor
+    non_finite = 0
+    for j in range(new.shape[0]):
+        non_finite += not (abs(new[j]) < np.inf)
+        change = max(change, abs(new[j] - old[j]))
+        size = max(size, abs(new[j]))
+    if non_finite:
+        return np.inf
+    return change / size if size > 0.0 else change
+
+
+@njit(cache=True)
+def _iterate(M, drive, weights, H0, activation, tol, max_iter, scale):
+    # Iterate the rows of S <- map(S M + drive) until each settles; see
+    # `solve_fixed_point` for the contract. `weights` has a row per sample
+    # for the adjoint map and a single unused row otherwise.
+    m, n = drive.shape
+    H = np.empty((m, n))
+    n_iter = np.zeros(m, dtype=np.int64)
+    residual = np.zeros(m)
+    floor = np.zeros(m)
+
+    # `old` holds the active rows' states, compacted; the product lands in
+    # `new`, which the pass turns into the next states in place. The two
+    # buffers swap roles after every iteration.
+    cold = H0.shape[0] == 0
+    old = np.zeros((m, n)) if cold else H0.copy()
+    new = np.zeros((m, n))
+    rows = np.arange(m)
+
+    active = m
+    for it in range(max_iter):
+        if it > 0 or not cold:
+            np.dot(old[:active], M, new[:active])
+
+        last = it == max_iter - 1
+        kept = 0
+        for r in range(active):
+            i = rows[r]
+            _map_row(new[r], drive[i], weights[i % weights.shape[0]], activation)
+            if it == 0:
+                floor[i] = max(_max_abs(new[r]), scale)
+            n_iter[i] = it + 1
+
+            if _count_unsettled(new[r], old[r], tol, floor[i]) == 0 or last:
+                residual[i] = _relative_change(new[r], old[r], floor[i])
+                H[i] = new[r]
+            else:
+                if kept < r:
+                    new[kept] = new[r]
+                rows[kept] = i
+                kept += 1
+
+        active = kept
+        if active == 0:
+            break
+        old, new = new, old
+
+    return H, n_iter, residual
+
+
+@njit(cache=True)
+def solve_fixed_point(A, drive, H0, activation, tol, max_iter):
+    """Solve ``H = phi(H A^T + drive)`` row by row.
+
+    Each iteration is one BLAS-3 product of the still-active rows with ``A^T``
+    followed by one pass that adds the drive, applies the activation, tests
+    each entry's change and compacts the rows that remain active. A row stops,
+    and is never touched again, once every entry moved by at most
+    ``tol * max(|h_j|, s)``, where ``s`` is the max-norm of the row's first
+    iterate; its result thus does not depend on the other rows of the batch.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n_hidden, n_hidden)
+    drive : ndarray of shape (n_samples, n_hidden)
+        The constant part of the pre-activation, ``X B^T + b``.
+    H0 : ndarray of shape (n_samples, n_hidden) or (0, n_hidden)
+        Starting states. With zero rows the iteration starts from ``H = 0``,
+        whose first step ``phi(drive)`` needs no product.
+    activation : int
+        Activation code, 0 to 3; see the module docstring.
+    tol : float
+        Relative tolerance on the change of each entry.
+    max_iter : int
+        Largest number of applications of the map to one row, at least 1.
+
+    Returns
+    -------
+    H : ndarray of shape (n_samples, n_hidden)
+    n_iter : ndarray of shape (n_samples,)
+        Applications of the map that each row received.
+    residual : ndarray of shape (n_samples,)
+        Each row's last change in max-norm, relative to the larger of
+        ``||h||_inf`` and ``s``. When ``||A||_inf <= 1`` it bounds the
+        relative equilibrium residual ``||h - phi(A h + B x + b)||_inf``.
+    """
+    no_weights = np.ones((1, drive.shape[1]))
+    AT = np.ascontiguousarray(A.T)
+    return _iterate(AT, drive, no_weights, H0, activation, tol, max_iter, 0.0)
+
+
+@njit(cache=True)
+def activation_derivative(H, activation):
+    """Return ``phi'(Z)`` computed from the equilibrium states ``H = phi(Z)``.
+
+    At the kink of the (leaky) ReLU, ``h = 0``, the slope of the inactive side
+    is used, as in scikit-learn's MLP.
+    """
+    m, n = H.shape
+    Psi = np.empty((m, n))
+    for i in range(m):
+        for j in range(n):
+            h = H[i, j]
+            if activation == 0:
+                Psi[i, j] = 1.0 if h > 0.0 else 0.0
+            elif activation == 1:
+                Psi[i, j] = 1.0 if h > 0.0 else LEAKY_SLOPE
+            elif activation == 2:
+                Psi[i, j] = 1.0 - h * h
+            else:
+                Psi[i, j] = h * (1.0 - h)
+    return Psi
+
+
+@njit(cache=True)
+def _affine(X, W, bias):
+    # X W^T + bias
+    out = np.dot(X, W.T)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] += bias[j]
+    return out
+
+
+@njit(cache=True)
+def predict(A, B, C, D, b, d, X, activation, tol, max_iter):
+    """Equilibrium states and outputs of the model for the rows of ``X``.
+
+    Parameters
+    ----------
+    A, B, C, D, b, d : ndarray
+        Model parameters, C-contiguous.
+    X : ndarray of shape (n_samples, n_features)
+    activation, tol, max_iter
+        As in `solve_fixed_point`.
+
+    Returns
+    -------
+    H : ndarray of shape (n_samples, n_hidden)
+    out : ndarray of shape (n_samples, n_outputs)
+        ``H C^T + X D^T + d``.
+    n_iter, residual : ndarray of shape (n_samples,)
+        As in `solve_fixed_point`.
+    """
+    drive = _affine(X, B, b)
+    empty = np.empty((0, A.shape[0]))
+    H, n_iter, residual = solve_fixed_point(A, drive, empty, activation, tol, max_iter)
+    out = _affine(X, D, d)
+    out += np.dot(H, C.T)
+    return H, out, n_iter, residual
+
+
+@njit(cache=True)
+def _loss(Y, out, loss):
+    # Mean loss over rows and its gradient G with respect to `out`.
+    m, q = out.shape
+    G = np.empty((m, q))
+    total = 0.0
+    if loss == 0:
+        for i in range(m):
+            for k in range(q):
+                G[i, k] = (out[i, k] - Y[i, k]) / m
+                total += 0.5 * (out[i, k] - Y[i, k]) ** 2
+        return total / m, G
+
+    for i in range(m):
+        top = out[i, 0]
+        for k in range(1, q):
+            top = max(top, out[i, k])
+        norm = 0.0
+        for k in range(q):
+            G[i, k] = np.exp(out[i, k] - top)
+            norm += G[i, k]
+        total += np.log(norm) + top
+        for k in range(q):
+            total -= Y[i, k] * out[i, k]
+            G[i, k] = (G[i, k] / norm - Y[i, k]) / m
+    return total / m, G
+
+
+@njit(cache=True)
+def loss_gradient(
+    coef, grad, shape, X, Y, loss, activation, l2, tol, max_iter, H0, V0, batch_tol
+):
+    """Mean loss of a batch and its gradient with respect to the parameters.
+
+    ``coef`` holds, flattened in this order, ``A (n, n)``, ``B (n, p)``,
+    ``C (q, n)``, ``D (q, p)``, ``b (n,)`` and ``d (q,)``, where
+    ``(n, p, q) = shape``; ``grad`` receives the gradient in the same layout.
+    After the forward solve, the adjoint ``V = Psi * (V A + G C)`` gives the
+    gradient with respect to the pre-activations; the parameter gradients
+    are then ``V^T H``, ``V^T X``, ``G^T H``, ``G^T X`` and the column sums
+    of ``V`` and ``G`` (paper, appendix G). The penalty
+    ``0.5 * l2 * ||weights||^2`` acts on ``A, B, C, D``.
+
+    Parameters
+    ----------
+    coef, grad : ndarray of shape (n_parameters,)
+    shape : tuple of int
+        ``(n_hidden, n_features, n_outputs)``.
+    X : ndarray of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs)
+        Targets; one-hot for the cross-entropy.
+    loss, activation : int
+        Codes, see the module docstring.
+    l2, tol : float
+    max_iter : int
+    H0, V0 : ndarray of shape (n_samples, n_hidden) or (0, n_hidden)
+        Starting points of the forward and adjoint solves.
+    batch_tol : bool
+        Whether adjoint rows are solved to ``tol`` relative to the largest
+        row of the batch rather than to their own size. The parameter
+        gradients sum over rows, so this is all their accuracy needs, and it
+        spares iterations on rows whose gradient is small.
+
+    Returns
+    -------
+    value : float
+        Mean loss plus penalty.
+    H, V, G : ndarray
+        States, pre-activation gradients and output gradients.
+    forward_n_iter, forward_residual, adjoint_n_iter, adjoint_residual : ndarray
+        Per-row results of the two solves, as in `solve_fixed_point`.
+    """
+    n, p, q = shape
+    ends = np.cumsum(np.array([n * n, n * p, q * n, q * p, n, q]))
+    A = coef[: ends[0]].reshape((n, n))
+    B = coef[ends[0] : ends[1]].reshape((n, p))
+    C = coef[ends[1] : ends[2]].reshape((q, n))
+    D = coef[ends[2] : ends[3]].reshape((q, p))
+    b = coef[ends[3] : ends[4]]
+    d = coef[ends[4] :]
+
+    drive = _affine(X, B, b)
+    AT = np.ascontiguousarray(A.T)
+    no_weights = np.ones((1, n))
+    H, forward_n_iter, forward_residual = _iterate(
+        AT, drive, no_weights, H0, activation, tol, max_iter, 0.0
+    )
+    out = _affine(X, D, d)
+    out += np.dot(H, C.T)
+    value, G = _loss(Y, out, loss)
+
+    Psi = activation_derivative(H, activation)
+    GC = np.dot(G, C)
+    scale = 0.0
+    if batch_tol:
+        for i in range(GC.shape[0]):
+            for j in range(n):
+                scale = max(scale, abs(Psi[i, j] * GC[i, j]))
+    V, adjoint_n_iter, adjoint_residual = _iterate(
+        np.ascontiguousarray(A), GC, Psi, V0, _ADJOINT, tol, max_iter, scale
+    )
+
+    np.dot(V.T, H, grad[: ends[0]].reshape((n, n)))
+    np.dot(V.T, X, grad[ends[0] : ends[1]].reshape((n, p)))
+    np.dot(G.T, H, grad[ends[1] : ends[2]].reshape((q, n)))
+    np.dot(G.T, X, grad[ends[2] : ends[3]].reshape((q, p)))
+    grad[ends[3] : ends[4]] = V.sum(axis=0)
+    grad[ends[4] :] = G.sum(axis=0)
+
+    weights = ends[3]
+    penalty = 0.0
+    for k in range(weights):
+        penalty += coef[k] * coef[k]
+        grad[k] += l2 * coef[k]
+    value += 0.5 * l2 * penalty
+    return (
+        value,
+        H,
+        V,
+        G,
+        forward_n_iter,
+        forward_residual,
+        adjoint_n_iter,
+        adjoint_residual,
+    )

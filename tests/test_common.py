@@ -1,0 +1,15 @@
+# Authors: The sklearn_implicit developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""scikit-learn's estimator checks, run on every public estimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_implicit import ImplicitClassifier, ImplicitRegressor
+
+ESTIMATORS = [ImplicitRegressor(), ImplicitClassifier()]
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda estimator: {})
+def test_sklearn_compatible_estimator(estimator, check):
+    """Check that each estimator passes scikit-learn's common checks."""
+    check(estimator)
