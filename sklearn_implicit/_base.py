@@ -14,8 +14,10 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sklearn_implicit._activations import ACTIVATIONS
+from sklearn_implicit._kernels._equilibrium import predict
+from sklearn_implicit._kernels._least_squares import ridge_on_states
 from sklearn_implicit._kernels._projection import project_inf_ball
-from sklearn_implicit._model import warn_unsettled
+from sklearn_implicit._model import warn_unsettled, writable
 from sklearn_implicit._solvers._gradient import ParameterLayout, loss_and_gradient
 from sklearn_implicit._solvers._optimizers import AdamOptimizer, SGDOptimizer
 from sklearn_implicit.utils._compat import Interval, StrOptions
@@ -290,6 +292,11 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
                 H0=H0,
                 V0=V0,
             )
+            if self.solver == "block":
+                # Only the state parameters take gradient steps; with zero
+                # gradients, Adam and momentum leave C, D and d where they are.
+                for part in self._layout.output_slices:
+                    grad[part] = 0.0
             self._optimizer.step(coef, grad)
             A[:] = project_inf_ball(A, self.kappa)
 
@@ -300,7 +307,32 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
             unsettled.add(result.forward[1])
             unsettled.add(result.adjoint[1])
 
+        if self.solver == "block":
+            self._solve_output_layer(X, Y, starts, unsettled)
         return total_loss / n_samples, n_iter / n_samples
+
+    def _solve_output_layer(self, X, Y, starts, unsettled):
+        # The closed-form block of the block-coordinate scheme: states of all
+        # training rows, then (C, D, d) by regularised least squares.
+        A, B, C, D, b, d = self._layout.unpack(self._coef)
+        X = X.toarray() if hasattr(X, "toarray") else writable(X)
+        ready = starts is not None and starts.ready
+        H0 = starts.H if ready else np.empty((0, self.n_hidden))
+        H, _, _, residual = predict(
+            A,
+            B,
+            C,
+            D,
+            b,
+            d,
+            X,
+            H0,
+            ACTIVATIONS[self.activation].code,
+            self.fixed_point_tol,
+            self.fixed_point_max_iter,
+        )
+        unsettled.add(residual)
+        C[:], D[:], d[:] = ridge_on_states(H, X, Y, self.alpha)
 
     def _validation_score(self, X_val, Y_val):
         model = self._layout.to_model(self._coef, self.activation)

@@ -11,7 +11,7 @@ from sklearn.utils.validation import column_or_1d
 
 from sklearn_implicit._base import _BaseImplicit
 from sklearn_implicit._model import ImplicitModel
-from sklearn_implicit.utils._compat import _fit_context
+from sklearn_implicit.utils._compat import StrOptions, _fit_context
 
 _COMMON_DOC = """
     n_hidden : int, default=100
@@ -22,9 +22,9 @@ _COMMON_DOC = """
         reaches with error shrinking at least like ``kappa ** k``.
     activation : {"relu", "leaky_relu", "tanh", "sigmoid"}, default="relu"
         The componentwise map ``phi``.
-    solver : {"adam", "sgd"}, default="adam"
+    solver : {SOLVERS}, default="adam"
         Stochastic optimizer; every step is followed by the exact projection
-        of ``A`` onto ``{||A||_inf <= kappa}``.
+        of ``A`` onto ``{||A||_inf <= kappa}``.{BLOCK}
     alpha : float, default=1e-4
         Strength of the L2 penalty on ``A, B, C, D``: the training objective
         is the sum of the per-sample losses plus ``alpha / 2`` times the
@@ -88,6 +88,19 @@ _COMMON_ATTRIBUTES = """
         names."""
 
 
+_REGRESSOR_DOC = _COMMON_DOC.replace("{SOLVERS}", '{"adam", "sgd", "block"}').replace(
+    "{BLOCK}",
+    """ "block" is the block-coordinate
+        scheme of the reference's section 7.1: Adam steps on ``A, B, b``
+        only, and after every epoch ``C, D, d`` set to their exact
+        regularised least-squares values given the states. It suits small
+        data sets and smooth targets, and does not offer ``partial_fit``.""",
+)
+_CLASSIFIER_DOC = _COMMON_DOC.replace("{SOLVERS}", '{"adam", "sgd"}').replace(
+    "{BLOCK}", ""
+)
+
+
 class ImplicitRegressor(RegressorMixin, _BaseImplicit):
     __doc__ = f"""Regression with an implicit model.
 
@@ -100,7 +113,7 @@ class ImplicitRegressor(RegressorMixin, _BaseImplicit):
     ``model_``.
 
     Parameters
-    ----------{_COMMON_DOC}
+    ----------{_REGRESSOR_DOC}
 
     Attributes
     ----------{_COMMON_ATTRIBUTES}
@@ -131,6 +144,10 @@ class ImplicitRegressor(RegressorMixin, _BaseImplicit):
     """
 
     _loss = "squared_error"
+    _parameter_constraints: dict = {
+        **_BaseImplicit._parameter_constraints,
+        "solver": [StrOptions({"adam", "sgd", "block"})],
+    }
 
     def __init__(
         self,
@@ -258,6 +275,12 @@ class ImplicitRegressor(RegressorMixin, _BaseImplicit):
         self : object
             The updated estimator.
         """
+        if self.solver == "block":
+            raise ValueError(
+                "partial_fit is not available with solver='block', whose "
+                "closed-form step needs all the training data; use 'adam' or "
+                "'sgd'."
+            )
         return self._fit(X, y, incremental=True)
 
     def predict(self, X):
@@ -289,7 +312,7 @@ class ImplicitClassifier(ClassifierMixin, _BaseImplicit):
     alike, with one output per class.
 
     Parameters
-    ----------{_COMMON_DOC}
+    ----------{_CLASSIFIER_DOC}
 
     Attributes
     ----------

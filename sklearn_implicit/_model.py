@@ -56,6 +56,15 @@ def _check_well_posed(A, activation):
     )
 
 
+def writable(X):
+    """Return ``X``, or a copy of it if it is read-only.
+
+    numba compiles a kernel anew for read-only arrays, such as memory maps;
+    a copy costs less than a second compiled specialisation.
+    """
+    return X if X.flags.writeable else X.copy()
+
+
 def _as_matrix(value, name, n_rows=None, n_columns=None):
     array = check_array(value, dtype=np.float64, order="C", copy=True, input_name=name)
     expected = (n_rows or array.shape[0], n_columns or array.shape[1])
@@ -210,8 +219,9 @@ class ImplicitModel:
             out = H @ self.C.T + X @ self.D.T + self.d
         else:
             A, B, C, D, b, d = self.A, self.B, self.C, self.D, self.b, self.d
+            H0 = np.empty((0, self.n_hidden))
             H, out, n_iter, residual = predict(
-                A, B, C, D, b, d, X, code, float(tol), int(max_iter)
+                A, B, C, D, b, d, writable(X), H0, code, float(tol), int(max_iter)
             )
         warn_unsettled(residual, tol, max_iter, "max_iter", stacklevel=4)
         return H, out, n_iter

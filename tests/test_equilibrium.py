@@ -33,9 +33,7 @@ def random_problem(n_hidden, n_samples, kappa, seed):
 def solve(A, drive, activation, tol, max_iter=10_000, H0=None):
     if H0 is None:
         H0 = np.empty((0, A.shape[0]))
-    return solve_fixed_point(
-        A, drive, H0, ACTIVATIONS[activation].code, tol, max_iter
-    )
+    return solve_fixed_point(A, drive, H0, ACTIVATIONS[activation].code, tol, max_iter)
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
@@ -101,9 +99,7 @@ def test_fixed_point_reports_unsettled_rows():
     # The residual is the last relative change, recomputed here.
     H2, _, _ = solve(A, drive, "relu", 1e-10, max_iter=2)
     change = np.abs(H - H2).max(axis=1)
-    scale = np.maximum(
-        np.abs(H).max(axis=1), np.abs(PHI["relu"](drive)).max(axis=1)
-    )
+    scale = np.maximum(np.abs(H).max(axis=1), np.abs(PHI["relu"](drive)).max(axis=1))
     np.testing.assert_allclose(residual, change / scale, rtol=1e-12)
 
 
@@ -141,7 +137,8 @@ def test_predict_kernel_matches_its_definition():
     b, d = rng.standard_normal(n), rng.standard_normal(q)
     X = rng.standard_normal((m, p))
 
-    H, out, _, _ = predict(A, B, C, D, b, d, X, 0, 1e-12, 10_000)
+    H0 = np.empty((0, n))
+    H, out, _, _ = predict(A, B, C, D, b, d, X, H0, 0, 1e-12, 10_000)
     H_direct, _, _ = solve(A, X @ B.T + b, "relu", 1e-12)
     np.testing.assert_allclose(H, H_direct, atol=1e-14)
     np.testing.assert_allclose(out, H @ C.T + X @ D.T + d, rtol=1e-13)

@@ -92,7 +92,9 @@ def test_input_gradient_matches_finite_differences(activation, loss):
         lambda Z: objective(coef, layout, Z, Y, loss, activation)[0], X
     )
     assert_close(gradients.X, fd)
-    assert gradients.loss == pytest.approx(objective(coef, layout, X, Y, loss, activation)[0])
+    assert gradients.loss == pytest.approx(
+        objective(coef, layout, X, Y, loss, activation)[0]
+    )
 
 
 def test_gradient_with_zero_state_matrix():

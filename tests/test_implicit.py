@@ -70,7 +70,11 @@ def test_kappa_holds_after_every_step():
         n_hidden=15, kappa=0.3, learning_rate_init=0.5, batch_size=10, random_state=0
     )
     for step in range(15):
-        est.partial_fit(X_IRIS[10 * step : 10 * step + 10], Y_IRIS[10 * step : 10 * step + 10], classes=[0, 1, 2])
+        est.partial_fit(
+            X_IRIS[10 * step : 10 * step + 10],
+            Y_IRIS[10 * step : 10 * step + 10],
+            classes=[0, 1, 2],
+        )
         assert infinity_norm(est.model_.A) <= 0.3
     assert infinity_norm(est.model_.A) > 0.29
 
@@ -80,7 +84,9 @@ def test_regressor_predictions_follow_the_model():
     est = ImplicitRegressor(n_hidden=10, max_iter=50, random_state=0)
     with pytest.warns(ConvergenceWarning):
         est.fit(X_REG, Y_REG)
-    np.testing.assert_allclose(est.predict(X_REG), est.model_.predict(X_REG, tol=1e-4), rtol=1e-12)
+    np.testing.assert_allclose(
+        est.predict(X_REG), est.model_.predict(X_REG, tol=1e-4), rtol=1e-12
+    )
     assert est.predict(X_REG).shape == (120, 2)
 
     single = ImplicitRegressor(n_hidden=10, learning_rate_init=0.01, random_state=0)
@@ -103,9 +109,13 @@ def test_regressor_learns_a_smooth_function():
 
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_classifier_probabilities(n_classes):
-    """Check predict_proba, predict_log_proba and predict agree, binary and multiclass."""
+    """Check that the probabilities and predictions agree, binary and multiclass."""
     X, y = make_classification(
-        n_samples=150, n_features=6, n_informative=4, n_classes=n_classes, random_state=0
+        n_samples=150,
+        n_features=6,
+        n_informative=4,
+        n_classes=n_classes,
+        random_state=0,
     )
     labels = np.array(["cat", "dog", "emu"])[y]
     est = ImplicitClassifier(n_hidden=16, learning_rate_init=0.01, random_state=0)
@@ -119,15 +129,19 @@ def test_classifier_probabilities(n_classes):
     assert est.score(X, labels) > 0.9
     # The outputs of the model are the logits.
     logits = est.model_.predict(X, tol=est.fixed_point_tol)
-    np.testing.assert_allclose(np.exp(logits) / np.exp(logits).sum(1, keepdims=True), proba)
+    np.testing.assert_allclose(
+        np.exp(logits) / np.exp(logits).sum(1, keepdims=True), proba
+    )
 
 
 def test_classifier_in_pipeline_and_grid_search():
     """Check the classifier inside a pipeline tuned by GridSearchCV."""
-    pipe = make_pipeline(StandardScaler(), ImplicitClassifier(n_hidden=10, random_state=0))
-    search = GridSearchCV(
-        pipe, {"implicitclassifier__kappa": [0.2, 0.8]}, cv=3
-    ).fit(*load_iris(return_X_y=True))
+    pipe = make_pipeline(
+        StandardScaler(), ImplicitClassifier(n_hidden=10, random_state=0)
+    )
+    search = GridSearchCV(pipe, {"implicitclassifier__kappa": [0.2, 0.8]}, cv=3).fit(
+        *load_iris(return_X_y=True)
+    )
     assert search.best_score_ > 0.9
     assert search.best_estimator_[-1].kappa in (0.2, 0.8)
 
@@ -174,7 +188,9 @@ def test_fixed_point_budget_warnings(Estimator, X, y):
     est = Estimator(
         n_hidden=10, kappa=0.95, fixed_point_max_iter=1, max_iter=20, random_state=0
     )
-    message = r"did not converge for \d+ of \d+ rows after 1 iterations.*fixed_point_max_iter"
+    message = (
+        r"did not converge for \d+ of \d+ rows after 1 iterations.*fixed_point_max_iter"
+    )
     with pytest.warns(ConvergenceWarning, match=message):
         est.fit(X, y)
     with pytest.warns(ConvergenceWarning, match=r"worst relative change is \d"):
@@ -228,7 +244,9 @@ def test_partial_fit_matches_one_epoch_and_needs_classes():
 
     regressor = ImplicitRegressor(n_hidden=10, random_state=0)
     regressor.partial_fit(X_REG, Y_REG)
-    with pytest.raises(ValueError, match="y has 1 outputs, but ImplicitRegressor was fitted with 2"):
+    with pytest.raises(
+        ValueError, match="y has 1 outputs, but ImplicitRegressor was fitted with 2"
+    ):
         regressor.partial_fit(X_REG, Y_REG[:, 0])
 
 
@@ -265,7 +283,10 @@ def test_verbose_prints_every_epoch(capsys):
         est.fit(X_IRIS, Y_IRIS)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3
-    assert re.match(r"Epoch 3, loss = [\d.]+, mean fixed-point iterations: [\d.]+ forward", lines[-1])
+    assert re.match(
+        r"Epoch 3, loss = [\d.]+, mean fixed-point iterations: [\d.]+ forward",
+        lines[-1],
+    )
 
 
 @pytest.mark.parametrize("Estimator, X, y", ESTIMATORS)
@@ -306,7 +327,10 @@ def test_classifier_errors_on_targets():
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"kappa": 1.0}, "'kappa' parameter of ImplicitClassifier must be a float in the range"),
+        (
+            {"kappa": 1.0},
+            "'kappa' parameter of ImplicitClassifier must be a float in the range",
+        ),
         ({"n_hidden": 0}, "'n_hidden' parameter"),
         ({"activation": "softplus"}, "'activation' parameter"),
         ({"batch_size": 0}, "'batch_size' parameter"),

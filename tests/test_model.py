@@ -72,7 +72,9 @@ def test_model_pickles():
 
 def test_model_shapes_and_defaults():
     """Check the dimensions, the default zero biases and the repr."""
-    model = ImplicitModel(np.zeros((5, 5)), np.ones((5, 3)), np.ones((2, 5)), np.ones((2, 3)))
+    model = ImplicitModel(
+        np.zeros((5, 5)), np.ones((5, 3)), np.ones((2, 5)), np.ones((2, 3))
+    )
     assert (model.n_hidden, model.n_features_in, model.n_outputs) == (5, 3, 2)
     np.testing.assert_array_equal(model.b, np.zeros(5))
     np.testing.assert_array_equal(model.d, np.zeros(2))
@@ -138,7 +140,9 @@ def test_model_accepts_strictly_triangular_matrices():
 def test_model_uses_the_sigmoid_lipschitz_constant():
     """Check that the sigmoid, 1/4-Lipschitz, admits lambda_pf(|A|) up to 4."""
     A = np.array([[1.5, 1.5], [1.5, 1.5]])  # lambda_pf(|A|) = 3
-    model = ImplicitModel(A, np.eye(2), np.eye(2), np.zeros((2, 2)), activation="sigmoid")
+    model = ImplicitModel(
+        A, np.eye(2), np.eye(2), np.zeros((2, 2)), activation="sigmoid"
+    )
     X = np.array([[0.3, -1.0]])
     H = model.hidden_state(X, tol=1e-13)
     np.testing.assert_allclose(H, expit(H @ A.T + X), atol=1e-12)
@@ -150,7 +154,9 @@ def test_model_uses_the_sigmoid_lipschitz_constant():
 def test_model_checks_its_input():
     """Check the errors for inputs of the wrong width or with NaN."""
     model = random_model()
-    with pytest.raises(ValueError, match="X has 2 features, but this ImplicitModel expects 3"):
+    with pytest.raises(
+        ValueError, match="X has 2 features, but this ImplicitModel expects 3"
+    ):
         model.predict(np.zeros((4, 2)))
     with pytest.raises(ValueError, match="NaN"):
         model.predict(np.full((4, 3), np.nan))
@@ -169,7 +175,9 @@ def test_model_warns_when_the_solve_stops_early():
     """Check the ConvergenceWarning and what it says about the shortfall."""
     model = random_model(kappa=0.95)
     X = np.random.default_rng(5).standard_normal((40, 3))
-    with pytest.warns(ConvergenceWarning, match=r"did not converge for \d+ of 40 rows") as record:
+    with pytest.warns(
+        ConvergenceWarning, match=r"did not converge for \d+ of 40 rows"
+    ) as record:
         H, n_iter = model.hidden_state(X, max_iter=2, return_n_iter=True)
     assert "Increase max_iter" in str(record[0].message)
     np.testing.assert_array_equal(n_iter, 2)

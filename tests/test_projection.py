@@ -32,7 +32,9 @@ def cvxpy_projection(A0, kappa):
 
 @pytest.mark.filterwarnings("ignore:Solution may be inaccurate")
 @pytest.mark.parametrize("seed", range(4))
-@pytest.mark.parametrize("shape, kappa", [((6, 6), 0.5), ((15, 15), 0.95), ((4, 30), 2.0)])
+@pytest.mark.parametrize(
+    "shape, kappa", [((6, 6), 0.5), ((15, 15), 0.95), ((4, 30), 2.0)]
+)
 def test_projection_matches_cvxpy(seed, shape, kappa):
     """Check the projection against a conic solver's answer to the same problem."""
     rng = np.random.default_rng(seed)

@@ -209,7 +209,7 @@ def _affine(X, W, bias):
 
 
 @njit(cache=True)
-def predict(A, B, C, D, b, d, X, activation, tol, max_iter):
+def predict(A, B, C, D, b, d, X, H0, activation, tol, max_iter):
     """Equilibrium states and outputs of the model for the rows of ``X``.
 
     Parameters
@@ -217,7 +217,7 @@ def predict(A, B, C, D, b, d, X, activation, tol, max_iter):
     A, B, C, D, b, d : ndarray
         Model parameters, C-contiguous.
     X : ndarray of shape (n_samples, n_features)
-    activation, tol, max_iter
+    H0, activation, tol, max_iter
         As in `solve_fixed_point`.
 
     Returns

@@ -38,6 +38,9 @@ class ParameterLayout:
         self.slices = [slice(int(a), int(b)) for a, b in zip([0, *ends], ends)]
         self.n_weights = int(ends[3])
         self.size = int(ends[-1])
+        # C, D and d: what the closed-form block of the block-coordinate
+        # scheme sets.
+        self.output_slices = [self.slices[2], self.slices[3], self.slices[5]]
 
     def unpack(self, flat):
         """Return the views ``(A, B, C, D, b, d)`` of ``flat``."""

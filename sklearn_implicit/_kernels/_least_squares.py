@@ -1,0 +1,49 @@
+# Authors: The sklearn_implicit developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Ridge regression of targets on ``[H, X]``, on numba's BLAS and LAPACK.
+
+Kept in compiled code, like every other product of a training run, so that
+NumPy's BLAS threads do not spin beside numba's (see ``_equilibrium.py``).
+"""
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def ridge_on_states(H, X, Y, alpha):
+    """Solve ``min sum 0.5 ||y - C h - D x - d||^2 + alpha / 2 (||C||^2 + ||D||^2)``.
+
+    Parameters
+    ----------
+    H : ndarray of shape (n_samples, n_hidden)
+    X : ndarray of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs)
+    alpha : float
+        Penalty on ``C`` and ``D``; the bias ``d`` is not penalised.
+
+    Returns
+    -------
+    C : ndarray of shape (n_outputs, n_hidden)
+    D : ndarray of shape (n_outputs, n_features)
+    d : ndarray of shape (n_outputs,)
+    """
+    m, n = H.shape
+    F = np.empty((m, n + X.shape[1]))
+    F[:, :n] = H
+    F[:, n:] = X
+    F_mean = F.sum(axis=0) / m
+    Y_mean = Y.sum(axis=0) / m
+    F -= F_mean
+    Yc = Y - Y_mean
+
+    gram = np.dot(F.T, F)
+    # A tiny ridge keeps the system solvable when alpha is 0 and some states
+    # are constant, as dead ReLU units are.
+    jitter = 1e-10 * max(np.trace(gram) / gram.shape[0], 1.0)
+    for k in range(gram.shape[0]):
+        gram[k, k] += alpha + jitter
+    W = np.linalg.solve(gram, np.dot(F.T, Yc))
+
+    d = Y_mean - np.dot(F_mean, W)
+    return np.ascontiguousarray(W[:n].T), np.ascontiguousarray(W[n:].T), d
