@@ -141,18 +141,23 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
             X = X.tocsr()
         return X, y
 
-    def _initialize(self, n_features, Y, rng):
-        # Glorot-uniform input and output weights; A starts at 0, so that the
+    def _initialize(self, X, Y, rng):
+        # Glorot-uniform input and output weights. Each state's bias puts the
+        # hyperplane B_i x + b_i = 0 through a random training row, so that
+        # every unit starts active on part of the data. A starts at 0: the
         # first model is a one-hidden-layer network plus the linear term D,
-        # and the training grows the state-to-state couplings it needs.
-        n, q = self.n_hidden, Y.shape[1]
-        self._layout = ParameterLayout(n, n_features, q)
+        # and training grows the state-to-state couplings it needs.
+        n, p, q = self.n_hidden, X.shape[1], Y.shape[1]
+        self._layout = ParameterLayout(n, p, q)
         self._coef = np.zeros(self._layout.size)
         A, B, C, D, b, d = self._layout.unpack(self._coef)
 
-        bound = np.sqrt(6 / (n_features + n))
+        bound = np.sqrt(6 / (p + n))
         B[:] = rng.uniform(-bound, bound, B.shape)
-        b[:] = rng.uniform(-bound, bound, b.shape)
+        anchors = X[rng.randint(0, X.shape[0], size=n)]
+        if hasattr(anchors, "toarray"):
+            anchors = anchors.toarray()
+        b[:] = -np.einsum("ij,ij->i", B, anchors)
         bound = np.sqrt(6 / (n + q))
         C[:] = rng.uniform(-bound, bound, C.shape)
         d[:] = self._initial_output(Y)
@@ -175,7 +180,7 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
         rng = check_random_state(self.random_state)
 
         if first_call:
-            self._initialize(X.shape[1], Y, rng)
+            self._initialize(X, Y, rng)
             self.n_iter_ = 0
             self.t_ = 0
             self.loss_curve_ = []

@@ -151,10 +151,10 @@ class ImplicitModel:
     ...     A=[[0.5]], B=[[1.0, -1.0]], C=[[2.0]], D=[[0.0, 1.0]]
     ... )
     >>> X = np.array([[1.0, 0.0], [0.0, 1.0]])
-    >>> model.hidden_state(X)
+    >>> model.hidden_state(X, tol=1e-12)
     array([[2.],
            [0.]])
-    >>> model.predict(X)
+    >>> model.predict(X, tol=1e-12)
     array([[4.],
            [1.]])
     """
