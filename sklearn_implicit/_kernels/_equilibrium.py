@@ -63,24 +63,32 @@ def _count_unsettled(new, old, tol, floor):
 
 @njit(cache=True)
 def _max_abs(row):
-    size = 0.0
-    for x in row:
-        size = max(size, abs(x))
-    return size
+    # Four running maxima, so that the chains of comparisons overlap.
+    n = row.shape[0]
+    m0 = m1 = m2 = m3 = 0.0
+    j = 0
+    while j + 4 <= n:
+        m0 = max(m0, abs(row[j]))
+        m1 = max(m1, abs(row[j + 1]))
+        m2 = max(m2, abs(row[j + 2]))
+        m3 = max(m3, abs(row[j + 3]))
+        j += 4
+    for k in range(j, n):
+        m0 = max(m0, abs(row[k]))
+    return max(max(m0, m1), max(m2, m3))
 
 
 @njit(cache=True)
-def _relative_change(new, old, floor):
+def _relative_change(new, old, floor, work):
     # max|new - old| / max(max|new|, floor); infinite if `new` is not finite.
-    change = 0.0
-    size = floor
     non_finite = 0
     for j in range(new.shape[0]):
         non_finite += not (abs(new[j]) < np.inf)
-        change = max(change, abs(new[j] - old[j]))
-        size = max(size, abs(new[j]))
+        work[j] = new[j] - old[j]
     if non_finite:
         return np.inf
+    size = max(_max_abs(new), floor)
+    change = _max_abs(work)
     return change / size if size > 0.0 else change
 
 
@@ -94,6 +102,7 @@ def _iterate(M, drive, weights, H0, activation, tol, max_iter, scale):
     n_iter = np.zeros(m, dtype=np.int64)
     residual = np.zeros(m)
     floor = np.zeros(m)
+    work = np.empty(n)
 
     # `old` holds the active rows' states, compacted; the product lands in
     # `new`, which the pass turns into the next states in place. The two
@@ -112,13 +121,15 @@ def _iterate(M, drive, weights, H0, activation, tol, max_iter, scale):
         kept = 0
         for r in range(active):
             i = rows[r]
-            _map_row(new[r], drive[i], weights[i % weights.shape[0]], activation)
+            row = new[r]
+            _map_row(row, drive[i], weights[i % weights.shape[0]], activation)
             if it == 0:
-                floor[i] = max(_max_abs(new[r]), scale)
+                floor[i] = max(_max_abs(row), scale)
+            unsettled = _count_unsettled(row, old[r], tol, floor[i])
             n_iter[i] = it + 1
 
-            if _count_unsettled(new[r], old[r], tol, floor[i]) == 0 or last:
-                residual[i] = _relative_change(new[r], old[r], floor[i])
+            if unsettled == 0 or last:
+                residual[i] = _relative_change(row, old[r], floor[i], work)
                 H[i] = new[r]
             else:
                 if kept < r:
@@ -318,10 +329,9 @@ def loss_gradient(
     d = coef[ends[4] :]
 
     drive = _affine(X, B, b)
-    AT = np.ascontiguousarray(A.T)
     no_weights = np.ones((1, n))
     H, forward_n_iter, forward_residual = _iterate(
-        AT, drive, no_weights, H0, activation, tol, max_iter, 0.0
+        np.ascontiguousarray(A.T), drive, no_weights, H0, activation, tol, max_iter, 0.0
     )
     out = _affine(X, D, d)
     out += np.dot(H, C.T)
@@ -335,7 +345,7 @@ def loss_gradient(
             for j in range(n):
                 scale = max(scale, abs(Psi[i, j] * GC[i, j]))
     V, adjoint_n_iter, adjoint_residual = _iterate(
-        np.ascontiguousarray(A), GC, Psi, V0, _ADJOINT, tol, max_iter, scale
+        A, GC, Psi, V0, _ADJOINT, tol, max_iter, scale
     )
 
     np.dot(V.T, H, grad[: ends[0]].reshape((n, n)))
