@@ -130,18 +130,22 @@ def forward_solve_rate(estimator, X, n_rows, tol, repeats=30):
     # The first iteration from zero needs no product, and settled rows drop
     # out: count the row-products actually taken.
     products = (n_iter.sum() - n_rows) / n_rows
-    seconds = median_seconds(solve, repeats)
-
     AT = np.ascontiguousarray(model.A.T)
     out = np.empty_like(H)
-    _gemm_loop(H, AT, out, 1)
     inner = 20
-    numpy_gemm = (
-        median_seconds(lambda: [np.dot(H, AT, out=out) for _ in range(inner)], repeats)
-        / inner
+    _gemm_loop(H, AT, out, 1)
+
+    # Each phase runs alone, after a pause: NumPy's and numba's BLAS keep
+    # their idle threads spinning for a while, and would slow each other.
+    time.sleep(0.5)
+    seconds = median_seconds(solve, repeats)
+    time.sleep(0.5)
+    numba_gemm = median_seconds(lambda: _gemm_loop(H, AT, out, inner), repeats)
+    time.sleep(0.5)
+    numpy_gemm = median_seconds(
+        lambda: [np.dot(H, AT, out=out) for _ in range(inner)], repeats
     )
-    numba_gemm = median_seconds(lambda: _gemm_loop(H, AT, out, inner), repeats) / inner
-    gemm = min(numpy_gemm, numba_gemm)
+    gemm = min(numpy_gemm, numba_gemm) / inner
     return {
         "rows": n_rows,
         "n_hidden": model.n_hidden,

@@ -147,7 +147,7 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
         # every unit starts active on part of the data. A starts at 0: the
         # first model is a one-hidden-layer network plus the linear term D,
         # and training grows the state-to-state couplings it needs.
-        n, p, q = self.n_hidden, X.shape[1], Y.shape[1]
+        n, p, q = int(self.n_hidden), X.shape[1], Y.shape[1]
         self._layout = ParameterLayout(n, p, q)
         self._coef = np.zeros(self._layout.size)
         A, B, C, D, b, d = self._layout.unpack(self._coef)
@@ -187,6 +187,12 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
             self.best_loss_ = np.inf
             self.validation_scores_ = [] if self.early_stopping else None
             self.best_validation_score_ = -np.inf if self.early_stopping else None
+        elif self._layout.dimensions[0] != self.n_hidden:
+            raise ValueError(
+                f"n_hidden={self.n_hidden} differs from the {self.model_.n_hidden} "
+                "hidden states of the fitted model, which warm_start and "
+                "partial_fit continue. Fit with warm_start=False to start afresh."
+            )
         if first_call or not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
 
@@ -200,6 +206,12 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
                 test_size=self.validation_fraction,
                 stratify=stratify,
             )
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    f"The validation set has {X_val.shape[0]} row; early stopping "
+                    "needs at least 2. Increase validation_fraction or provide "
+                    "more data."
+                )
         self._train(X, Y, rng, incremental, (X_val, Y_val) if early_stopping else None)
         self._finish_model()
         return self
@@ -212,19 +224,15 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
             batch_size = min(self.batch_size, n_samples)
         best_coef = self._coef.copy() if validation is not None else None
         unsettled = _UnsettledRows(self.fixed_point_tol)
+        n_hidden = self._layout.dimensions[0]
         starts = None
-        if not incremental and n_samples * self.n_hidden <= _MAX_CACHED_STATES:
-            starts = _StartingPoints(n_samples, self.n_hidden)
+        if not incremental and n_samples * n_hidden <= _MAX_CACHED_STATES:
+            starts = _StartingPoints(n_samples, n_hidden)
 
         n_epochs = 1 if incremental else self.max_iter
         no_improvement = 0
         for _ in range(n_epochs):
             loss, n_iter = self._run_epoch(X, Y, rng, batch_size, starts, unsettled)
-            if not np.isfinite(loss):
-                raise ValueError(
-                    f"The training loss became {loss} at epoch {self.n_iter_ + 1}. "
-                    "Scale the input data, or lower learning_rate_init."
-                )
             self.n_iter_ += 1
             self.t_ += n_samples
             self.loss_curve_.append(loss)
@@ -266,6 +274,7 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
 
         if validation is not None:
             self._coef[:] = best_coef
+        _check_diverged(np.sum(self._coef), self.n_iter_)
         unsettled.warn(self.fixed_point_max_iter)
 
     def _run_epoch(self, X, Y, rng, batch_size, starts, unsettled):
@@ -302,6 +311,7 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
                 # gradients, Adam and momentum leave C, D and d where they are.
                 for part in self._layout.output_slices:
                     grad[part] = 0.0
+            _check_diverged(value, self.n_iter_ + 1)
             self._optimizer.step(coef, grad)
             A[:] = project_inf_ball(A, self.kappa)
 
@@ -356,8 +366,24 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
             dtype=np.float64,
             order="C",
         )
-        return self.model_.predict(
-            X, tol=self.fixed_point_tol, max_iter=self.fixed_point_max_iter
+        # Warnings point at the caller of predict, predict_proba and the like.
+        return self.model_._solve(
+            X,
+            self.fixed_point_tol,
+            self.fixed_point_max_iter,
+            parameter="fixed_point_max_iter",
+            stacklevel=6,
+        )[1]
+
+
+def _check_diverged(value, epoch):
+    # Raise when training left the finite numbers: a loss, or a sum of the
+    # parameters, that is inf or NaN.
+    if not np.isfinite(value):
+        raise ValueError(
+            f"Training diverged at epoch {epoch}: the loss or the parameters "
+            "are no longer finite. Scale the input data, or lower "
+            "learning_rate_init."
         )
 
 
@@ -405,4 +431,11 @@ class _UnsettledRows:
             residual = np.zeros(self.n_rows)
             unsettled = np.concatenate(self.unsettled)
             residual[: unsettled.size] = unsettled
-            warn_unsettled(residual, self.tol, max_iter, "fixed_point_max_iter", 4)
+            warn_unsettled(
+                residual,
+                self.tol,
+                max_iter,
+                "fixed_point_max_iter",
+                rows="row solves of training (forward and adjoint, all epochs)",
+                stacklevel=4,
+            )

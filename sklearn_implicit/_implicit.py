@@ -231,8 +231,14 @@ class ImplicitRegressor(RegressorMixin, _BaseImplicit):
             self._single_output = Y.ndim == 1
         Y = Y.reshape(Y.shape[0], -1)
         if reset:
-            scale = Y.std(axis=0)
-            self._target_mean = Y.mean(axis=0)
+            with np.errstate(over="ignore", invalid="ignore"):
+                mean, scale = Y.mean(axis=0), Y.std(axis=0)
+            if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
+                raise ValueError(
+                    "y is too large to standardise: its mean or standard "
+                    "deviation overflows. Rescale y."
+                )
+            self._target_mean = mean
             self._target_scale = np.where(scale > 0, scale, 1.0)
         elif Y.shape[1] != self._target_mean.size:
             raise ValueError(

@@ -3,11 +3,12 @@
 """The implicit prediction rule as plain matrices."""
 
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array
+from sklearn.utils import assert_all_finite, check_array, check_scalar
 
 from sklearn_implicit._activations import ACTIVATIONS
 from sklearn_implicit._kernels._equilibrium import predict, solve_fixed_point
@@ -76,11 +77,10 @@ def _as_matrix(value, name, n_rows=None, n_columns=None):
 def _as_vector(value, name, size):
     if value is None:
         return np.zeros(size)
-    array = check_array(
-        value, dtype=np.float64, copy=True, ensure_2d=False, input_name=name
-    )
+    array = np.array(value, dtype=np.float64)
     if array.shape != (size,):
         raise ValueError(f"{name} must have shape ({size},), got {array.shape}.")
+    assert_all_finite(array, input_name=name)
     return array
 
 
@@ -207,8 +207,14 @@ class ImplicitModel:
             )
         return X
 
-    def _solve(self, X, tol, max_iter):
+    def _solve(self, X, tol, max_iter, parameter="max_iter", stacklevel=4):
         # States, outputs and per-row iterations, warning on unsettled rows.
+        # The estimators name their own parameter for the iteration budget.
+        tol = check_scalar(tol, "tol", Real, min_val=0, include_boundaries="neither")
+        if not np.isfinite(tol):
+            raise ValueError(f"tol must be a finite positive number, got {tol!r}.")
+        max_iter = check_scalar(max_iter, parameter, Integral, min_val=1)
+        tol, max_iter = float(tol), int(max_iter)
         X = self._check_input(X)
         code = ACTIVATIONS[self.activation].code
         if hasattr(X, "toarray"):
@@ -221,9 +227,9 @@ class ImplicitModel:
             A, B, C, D, b, d = self.A, self.B, self.C, self.D, self.b, self.d
             H0 = np.empty((0, self.n_hidden))
             H, out, n_iter, residual = predict(
-                A, B, C, D, b, d, writable(X), H0, code, float(tol), int(max_iter)
+                A, B, C, D, b, d, writable(X), H0, code, tol, max_iter
             )
-        warn_unsettled(residual, tol, max_iter, "max_iter", stacklevel=4)
+        warn_unsettled(residual, tol, max_iter, parameter, stacklevel=stacklevel)
         return H, out, n_iter
 
     def hidden_state(self, X, *, tol=1e-6, max_iter=1000, return_n_iter=False):
@@ -278,7 +284,7 @@ class ImplicitModel:
         return self._solve(X, tol, max_iter)[1]
 
 
-def warn_unsettled(residual, tol, max_iter, parameter, stacklevel=3):
+def warn_unsettled(residual, tol, max_iter, parameter, rows="rows", stacklevel=3):
     """Warn when some rows of fixed-point solves did not reach ``tol``.
 
     Parameters
@@ -291,6 +297,8 @@ def warn_unsettled(residual, tol, max_iter, parameter, stacklevel=3):
         The iteration budget that was spent.
     parameter : str
         Name of the parameter the user can raise, for the message.
+    rows : str, default="rows"
+        What the entries of ``residual`` are, for the message.
     stacklevel : int, default=3
         Passed to `warnings.warn`.
 
@@ -309,7 +317,7 @@ def warn_unsettled(residual, tol, max_iter, parameter, stacklevel=3):
         )
     warnings.warn(
         f"The fixed-point solve did not converge for {unsettled.sum()} of "
-        f"{residual.size} rows after {max_iter} iterations: the worst "
+        f"{residual.size} {rows} after {max_iter} iterations: the worst "
         f"relative change is {residual.max():.3g}, above tol={tol:.3g}. "
         f"Increase {parameter}.",
         ConvergenceWarning,

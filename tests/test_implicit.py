@@ -200,11 +200,12 @@ def test_fixed_point_budget_warnings(Estimator, X, y):
         n_hidden=10, kappa=0.95, fixed_point_max_iter=1, max_iter=20, random_state=0
     )
     message = (
-        r"did not converge for \d+ of \d+ rows after 1 iterations.*fixed_point_max_iter"
+        r"did not converge for \d+ of \d+ row solves of training.*after 1 "
+        r"iterations.*fixed_point_max_iter"
     )
     with pytest.warns(ConvergenceWarning, match=message):
         est.fit(X, y)
-    with pytest.warns(ConvergenceWarning, match=r"worst relative change is \d"):
+    with pytest.warns(ConvergenceWarning, match=r"of \d+ rows.*fixed_point_max_iter"):
         est.predict(X)
 
 
@@ -409,3 +410,37 @@ def test_defaults_on_bundled_real_data(loader, Estimator, threshold):
     )
     model = make_pipeline(StandardScaler(), Estimator(random_state=0))
     assert model.fit(X_train, y_train).score(X_test, y_test) >= threshold
+
+
+def test_training_that_diverges_says_so():
+    """Check the error when the steps blow the parameters up."""
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    est = ImplicitRegressor(solver="sgd", learning_rate_init=0.5, random_state=0)
+    with pytest.raises(ValueError, match=r"Training diverged at epoch \d+.*lower learning_rate_init"):
+        est.fit(X, y)
+
+
+def test_targets_too_large_to_standardise():
+    """Check the error for targets whose spread overflows."""
+    with pytest.raises(ValueError, match="y is too large to standardise"):
+        ImplicitRegressor().fit(X_REG, Y_REG * 1e300)
+
+
+def test_early_stopping_needs_a_validation_set():
+    """Check the error when the validation split leaves fewer than 2 rows."""
+    est = ImplicitRegressor(early_stopping=True, validation_fraction=0.01)
+    with pytest.raises(ValueError, match="validation set has 1 row"):
+        est.fit(X_REG[:60], Y_REG[:60])
+
+
+def test_continuing_with_another_width_is_refused():
+    """Check that warm_start and partial_fit refuse a changed n_hidden."""
+    est = ImplicitClassifier(n_hidden=8, max_iter=2, warm_start=True)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X_IRIS, Y_IRIS)
+    est.set_params(n_hidden=20)
+    with pytest.raises(ValueError, match="n_hidden=20 differs from the 8 hidden"):
+        est.fit(X_IRIS, Y_IRIS)
+    with pytest.raises(ValueError, match="n_hidden=20 differs"):
+        est.partial_fit(X_IRIS, Y_IRIS)

@@ -90,6 +90,8 @@ def test_model_shapes_and_defaults():
         ({"D": np.zeros((2, 2))}, r"D must have shape \(1, 2\)"),
         ({"b": np.zeros(2)}, r"b must have shape \(3,\)"),
         ({"d": np.zeros(3)}, r"d must have shape \(1,\)"),
+        ({"b": 1.0}, r"b must have shape \(3,\), got \(\)"),
+        ({"b": [0.0, np.inf, 0.0]}, "b contains infinity"),
         ({"A": np.full((3, 3), np.nan)}, "A contains NaN"),
         ({"activation": "softplus"}, "activation must be one of"),
     ],
@@ -187,3 +189,22 @@ def test_warn_unsettled_raises_on_overflow():
     """Check that non-finite states raise instead of passing silently."""
     with pytest.raises(FloatingPointError, match="non-finite"):
         warn_unsettled(np.array([0.0, np.inf]), 1e-6, 10, "max_iter")
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"tol": -1.0}, ValueError, "tol == -1.0, must be > 0"),
+        ({"tol": np.nan}, ValueError, "tol"),
+        ({"max_iter": 0}, ValueError, "max_iter == 0, must be >= 1"),
+        ({"max_iter": 2.5}, TypeError, "max_iter must be an instance of"),
+    ],
+)
+def test_model_checks_solve_settings(kwargs, error, message):
+    """Check that a bad tolerance or iteration budget is refused, dense or sparse."""
+    model = random_model()
+    X = np.ones((2, 3))
+    with pytest.raises(error, match=message):
+        model.predict(X, **kwargs)
+    with pytest.raises(error, match=message):
+        model.hidden_state(sp.csr_matrix(X), **kwargs)

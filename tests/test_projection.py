@@ -91,3 +91,11 @@ def test_projection_does_not_modify_its_input():
     copy = A0.copy()
     project_inf_ball(A0, 0.5)
     np.testing.assert_array_equal(A0, copy)
+
+
+def test_projection_leaves_non_finite_rows_alone():
+    """Check that a row with inf or NaN is passed through, not crashed on."""
+    A0 = np.array([[np.inf, 1.0], [np.nan, 0.0], [3.0, 4.0]])
+    P = project_inf_ball(A0, 1.0)
+    np.testing.assert_array_equal(P[:2], A0[:2])
+    np.testing.assert_allclose(np.abs(P[2]).sum(), 1.0)

@@ -54,7 +54,9 @@ def _l1_threshold(magnitudes, radius, work):
                 work[kept] = x
                 kept += 1
                 total += x
-        if kept == support:
+        if kept == support or kept == 0:
+            # kept == 0 only when rounding swallows the radius, for entries
+            # far beyond kappa: every entry then shrinks to zero.
             return theta
         support = kept
         theta = (total - radius) / support
@@ -65,7 +67,7 @@ def project_inf_ball(A, kappa):
     """Return the projection of ``A`` onto ``{||A||_inf <= kappa}``.
 
     Rows whose absolute sum is at most ``kappa`` (summed exactly, up to a
-    unit in the last place) are copied unchanged. The other rows are
+    unit in the last place), or not finite, are copied unchanged. The other rows are
     soft-thresholded onto the l1 sphere; the threshold is then nudged up by a
     few rounding steps until the absolute sum, added in any order, cannot
     exceed ``kappa``.
@@ -94,7 +96,9 @@ def project_inf_ball(A, kappa):
         for j in range(n_columns):
             magnitudes[j] = abs(A[i, j])
         quick = magnitudes.sum()
-        if quick <= radius:
+        if quick <= radius or not np.isfinite(quick):
+            # Inside, or not a number to project: a diverged training run,
+            # which the caller reports.
             continue
         if quick <= kappa * (1.0 + margin) and _accurate_sum(magnitudes) <= kappa:
             continue
@@ -105,7 +109,7 @@ def project_inf_ball(A, kappa):
             support = 0
             for x in magnitudes:
                 support += x > theta
-            theta += max((total - radius) / support, 2.0 * eps * theta)
+            theta += max((total - radius) / max(support, 1), 2.0 * eps * theta)
             total = _shrunk_sum(magnitudes, theta)
 
         for j in range(n_columns):

@@ -7,11 +7,6 @@ upstream, this is the only file to edit.
 """
 
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import (
-    HasMethods,
-    Interval,
-    StrOptions,
-    validate_params,
-)
+from sklearn.utils._param_validation import Interval, StrOptions
 
-__all__ = ["HasMethods", "Interval", "StrOptions", "_fit_context", "validate_params"]
+__all__ = ["Interval", "StrOptions", "_fit_context"]
