@@ -94,7 +94,9 @@ class ImplicitModel:
     by hand, taken from a fitted estimator's ``model_``, or written back.
 
     The constructor copies every array and refuses a matrix ``A`` that is not
-    known to be well-posed for the activation (see Notes).
+    known to be well-posed for the activation (see Notes). The check runs
+    there only: to change a matrix, build a new model rather than editing the
+    attribute in place.
 
     Parameters
     ----------

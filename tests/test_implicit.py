@@ -417,7 +417,9 @@ def test_training_that_diverges_says_so():
     X, y = load_diabetes(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     est = ImplicitRegressor(solver="sgd", learning_rate_init=0.5, random_state=0)
-    with pytest.raises(ValueError, match=r"Training diverged at epoch \d+.*lower learning_rate_init"):
+    with pytest.raises(
+        ValueError, match=r"Training diverged at epoch \d+.*lower learning_rate_init"
+    ):
         est.fit(X, y)
 
 
