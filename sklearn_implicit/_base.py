@@ -270,6 +270,7 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
                     f"Training stopped at max_iter={self.max_iter} epochs "
                     "before the loss settled; increase max_iter.",
                     ConvergenceWarning,
+                    stacklevel=5,
                 )
 
         if validation is not None:
@@ -332,7 +333,7 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
         A, B, C, D, b, d = self._layout.unpack(self._coef)
         X = X.toarray() if hasattr(X, "toarray") else writable(X)
         ready = starts is not None and starts.ready
-        H0 = starts.H if ready else np.empty((0, self.n_hidden))
+        H0 = starts.H if ready else np.empty((0, A.shape[0]))
         H, _, _, residual = predict(
             A,
             B,
@@ -372,7 +373,7 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
             self.fixed_point_tol,
             self.fixed_point_max_iter,
             parameter="fixed_point_max_iter",
-            stacklevel=6,
+            stacklevel=5,
         )[1]
 
 
@@ -437,5 +438,5 @@ class _UnsettledRows:
                 max_iter,
                 "fixed_point_max_iter",
                 rows="row solves of training (forward and adjoint, all epochs)",
-                stacklevel=4,
+                stacklevel=7,
             )
