@@ -130,7 +130,7 @@ def _iterate(M, drive, weights, H0, activation, tol, max_iter, scale):
 
             if unsettled == 0 or last:
                 residual[i] = _relative_change(row, old[r], floor[i], work)
-                H[i] = new[r]
+                H[i] = row
             else:
                 if kept < r:
                     new[kept] = new[r]
@@ -240,8 +240,7 @@ def predict(A, B, C, D, b, d, X, H0, activation, tol, max_iter):
         As in `solve_fixed_point`.
     """
     drive = _affine(X, B, b)
-    empty = np.empty((0, A.shape[0]))
-    H, n_iter, residual = solve_fixed_point(A, drive, empty, activation, tol, max_iter)
+    H, n_iter, residual = solve_fixed_point(A, drive, H0, activation, tol, max_iter)
     out = _affine(X, D, d)
     out += np.dot(H, C.T)
     return H, out, n_iter, residual
@@ -328,13 +327,9 @@ def loss_gradient(
     b = coef[ends[3] : ends[4]]
     d = coef[ends[4] :]
 
-    drive = _affine(X, B, b)
-    no_weights = np.ones((1, n))
-    H, forward_n_iter, forward_residual = _iterate(
-        np.ascontiguousarray(A.T), drive, no_weights, H0, activation, tol, max_iter, 0.0
+    H, out, forward_n_iter, forward_residual = predict(
+        A, B, C, D, b, d, X, H0, activation, tol, max_iter
     )
-    out = _affine(X, D, d)
-    out += np.dot(H, C.T)
     value, G = _loss(Y, out, loss)
 
     Psi = activation_derivative(H, activation)
