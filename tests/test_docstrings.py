@@ -5,6 +5,7 @@
 import pytest
 
 import sklearn_implicit
+import sklearn_implicit.analysis
 
 numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
@@ -15,6 +16,8 @@ IGNORED = {"SS06", "RT02", "SA01", "SA04", "ES01", "EX01"}
 
 
 def public_objects():
+    for name in sklearn_implicit.analysis.__all__:
+        yield f"sklearn_implicit.analysis.{name}"
     for name in sklearn_implicit.__all__:
         obj = getattr(sklearn_implicit, name)
         if not isinstance(obj, type):
