@@ -135,3 +135,43 @@ def sensitivity_matrix(model, *, blocks=None, norm=2):
     identity = np.eye(N_A.shape[0])
     gain = linalg.solve(identity - gamma * N_A, gamma * N_B)
     return N_C @ gain + np.abs(model.D)
+
+
+def _top_k_sum(M, k):
+    # Sum of the k largest entries of every row of a non-negative matrix.
+    if k >= M.shape[1]:
+        return M.sum(axis=1)
+    return np.partition(M, M.shape[1] - k, axis=1)[:, M.shape[1] - k :].sum(axis=1)
+
+
+def state_radius(model, radius, k=None):
+    """Half-widths of the box that holds every perturbed hidden state.
+
+    For inputs within ``radius`` of a nominal input in every feature, and, if
+    ``k`` is given, differing from it in at most ``k`` features, every state
+    satisfies ``|h - h0| <= sigma`` elementwise, with
+    ``sigma = (I - gamma |A|)^{-1} gamma t`` (Theorem 4.1 of the reference).
+    Here ``t = |B| radius``, or, with ``k``, the sum of the ``k`` largest
+    entries of every row of ``|B| diag(radius)``, as in eq. (4.4).
+
+    Parameters
+    ----------
+    model : ImplicitModel
+    radius : ndarray of shape (n_features,)
+        Non-negative half-widths of the input box, as from ``check_radius``.
+    k : int, default=None
+        Largest number of perturbed features; None for no limit.
+
+    Returns
+    -------
+    sigma : ndarray of shape (n_hidden,)
+        Non-negative half-widths of the state box; the same for every
+        nominal input.
+    """
+    gamma = lipschitz_constant(model)
+    N_A = np.abs(model.A)
+    contraction_gap(gamma * N_A)
+
+    weighted = np.abs(model.B) * radius
+    drive = weighted.sum(axis=1) if k is None else _top_k_sum(weighted, k)
+    return linalg.solve(np.eye(model.n_hidden) - gamma * N_A, gamma * drive)
