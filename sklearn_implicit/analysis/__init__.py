@@ -7,5 +7,12 @@ and returns NumPy values. The relaxations import cvxpy only when called.
 """
 
 from sklearn_implicit.analysis._bounds import sensitivity_matrix
+from sklearn_implicit.analysis._model_error import model_error_bound
+from sklearn_implicit.analysis._wellposedness import rescale, well_posedness
 
-__all__ = ["sensitivity_matrix"]
+__all__ = [
+    "model_error_bound",
+    "rescale",
+    "sensitivity_matrix",
+    "well_posedness",
+]
