@@ -6,6 +6,18 @@ Every function takes an `ImplicitModel` or a fitted implicit estimator first
 and returns NumPy values. The relaxations import cvxpy only when called.
 """
 
-from sklearn_implicit.analysis._bounds import sensitivity_matrix
+from sklearn_implicit.analysis._bounds import (
+    lipschitz_bound,
+    output_bounds,
+    sensitivity_matrix,
+    state_bounds,
+    worst_case_loss,
+)
 
-__all__ = ["sensitivity_matrix"]
+__all__ = [
+    "lipschitz_bound",
+    "output_bounds",
+    "sensitivity_matrix",
+    "state_bounds",
+    "worst_case_loss",
+]
