@@ -518,7 +518,7 @@ def _check_labels(estimator, y, n_samples, n_outputs):
     if unknown.any():
         raise ValueError(
             f"y holds labels the model does not predict, such as "
-            f"{y[unknown][0]!r}; expected one of {classes.tolist()!r}."
+            f"{y[unknown].tolist()[0]!r}; expected one of {classes.tolist()!r}."
         )
     return indices
 
