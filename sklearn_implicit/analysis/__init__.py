@@ -6,13 +6,23 @@ Every function takes an `ImplicitModel` or a fitted implicit estimator first
 and returns NumPy values. The relaxations import cvxpy only when called.
 """
 
-from sklearn_implicit.analysis._bounds import sensitivity_matrix
+from sklearn_implicit.analysis._bounds import (
+    lipschitz_bound,
+    output_bounds,
+    sensitivity_matrix,
+    state_bounds,
+    worst_case_loss,
+)
 from sklearn_implicit.analysis._model_error import model_error_bound
 from sklearn_implicit.analysis._wellposedness import rescale, well_posedness
 
 __all__ = [
+    "lipschitz_bound",
     "model_error_bound",
+    "output_bounds",
     "rescale",
     "sensitivity_matrix",
+    "state_bounds",
     "well_posedness",
+    "worst_case_loss",
 ]

@@ -2,17 +2,36 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Closed-form robustness bounds of an implicit model (paper, section 4)."""
 
+from numbers import Integral
+
 import numpy as np
 from scipy import linalg
+from scipy.special import expit, logsumexp
+from sklearn.utils import Bunch, check_array, check_scalar, column_or_1d
 
-from sklearn_implicit._model import perron_frobenius_eigenvalue
+from sklearn_implicit._kernels._equilibrium import LEAKY_SLOPE
+from sklearn_implicit._model import ImplicitModel, perron_frobenius_eigenvalue
 from sklearn_implicit.analysis._validation import (
     check_blocks,
+    check_inputs,
     check_model,
+    check_radius,
     lipschitz_constant,
 )
 
 _DUAL = {1: np.inf, 2: 2, np.inf: 1}
+
+# Settings of the nominal equilibrium solves: the bounds are centred on these
+# states, so they are solved far below any radius of interest.
+_SOLVE = {"tol": 1e-12, "max_iter": 10_000}
+
+# Largest number of sweeps of the interval iteration of `state_bounds`, which
+# also stops once no bound moves by more than _SWEEP_TOL times the largest
+# Theorem 4.1 half-width. Every sweep gives a valid box; more only tighten it.
+_MAX_SWEEPS = 100
+_SWEEP_TOL = 1e-9
+
+_LOSSES = ("squared_error", "log_loss")
 
 
 def _induced_norm(M, norm):
@@ -175,3 +194,421 @@ def state_radius(model, radius, k=None):
     weighted = np.abs(model.B) * radius
     drive = weighted.sum(axis=1) if k is None else _top_k_sum(weighted, k)
     return linalg.solve(np.eye(model.n_hidden) - gamma * N_A, gamma * drive)
+
+
+def _check_k(k):
+    # The largest number of perturbed features, or None for no limit.
+    if k is None:
+        return None
+    return check_scalar(k, "k", Integral, min_val=1)
+
+
+def _activate(Z, activation):
+    # phi applied to a NumPy array; every map is increasing.
+    if activation == "relu":
+        return np.maximum(Z, 0.0)
+    if activation == "leaky_relu":
+        return np.where(Z > 0.0, Z, LEAKY_SLOPE * Z)
+    if activation == "tanh":
+        return np.tanh(Z)
+    return expit(Z)
+
+
+def _drive_radius(model, radius, k):
+    # Largest change of every entry of B x over the input set: |B| radius,
+    # or the sum of the k largest entries of each row of |B| diag(radius).
+    weighted = np.abs(model.B) * radius
+    return weighted.sum(axis=1) if k is None else _top_k_sum(weighted, k)
+
+
+def _inf_norm(M):
+    # ||M||_inf, the largest absolute row sum.
+    return _induced_norm(M, np.inf)
+
+
+def state_bounds(model, X, eps, *, k=None):
+    """Bound the hidden states reached from a box around every input.
+
+    For every row ``x0`` of ``X`` and every input ``x`` with
+    ``|x - x0| <= eps`` elementwise (and, if ``k`` is given, ``x`` differing
+    from ``x0`` in at most ``k`` features), the state ``h`` of ``x`` lies
+    between ``lower`` and ``upper``. The box starts from the componentwise
+    bound of Theorem 4.1 of the reference, ``|h - h0| <= radius``, and is
+    then tightened by an interval iteration of the equilibrium equation (see
+    Notes).
+
+    Parameters
+    ----------
+    model : ImplicitModel or fitted estimator
+        The implicit model, or a fitted implicit estimator.
+    X : array-like of shape (n_samples, n_features)
+        Nominal inputs, one per row.
+    eps : float or array-like of shape (n_features,)
+        Half-width of the input box: one value for every feature, or one per
+        feature. Must be finite and non-negative.
+    k : int, default=None
+        Largest number of features that may change (the set of eq. (4.2));
+        None lets every feature change (the box of eq. (4.1)).
+
+    Returns
+    -------
+    bounds : Bunch
+        ``lower``, ``upper`` : ndarray of shape (n_samples, n_hidden)
+            Elementwise bounds on the perturbed states, within the range of
+            the activation (``[0, inf)`` for relu, ``[-1, 1]`` for tanh,
+            ``[0, 1]`` for the sigmoid) and within ``h0 -/+ radius``.
+        ``radius`` : ndarray of shape (n_hidden,)
+            The half-widths of Theorem 4.1, ``(I - gamma |A|)^{-1} gamma t``,
+            with ``gamma`` the Lipschitz constant of the activation (1, or
+            1/4 for the sigmoid) and ``t = |B| eps`` (or its top-``k`` form,
+            as in eq. (4.4)). The same for every row.
+        ``norm_bound`` : float
+            Bound on ``||h - h0||_inf`` by eq. (4.3), or eq. (4.4) with
+            ``k``: ``gamma ||t||_inf / (1 - gamma ||A||_inf)``. It applies
+            only when ``gamma ||A||_inf < 1``; otherwise it is ``inf``.
+            Never smaller than ``radius.max()``.
+
+    See Also
+    --------
+    output_bounds : The corresponding bounds on the outputs.
+    sensitivity_matrix : The matrix behind the output bounds.
+
+    Notes
+    -----
+    Let ``[L, U]`` hold every perturbed state. Each such state solves
+    ``h = phi(A h + B x + b)``, and for ``h`` in ``[L, U]`` the
+    pre-activation lies in ``[A+ L + A- U + B x0 + b - t, A+ U + A- L +
+    B x0 + b + t]``, where ``A+`` and ``A-`` hold the positive and negative
+    entries of ``A``. As ``phi`` is increasing, ``phi`` of that interval
+    holds every perturbed state as well. Starting from the box of Theorem
+    4.1, which this map sends into itself (it is a fixed point of the
+    Lipschitz estimate), the iteration therefore produces nested boxes that
+    all contain the perturbed states. It runs for at most 100 sweeps.
+
+    The nominal states are solved to a relative tolerance of ``1e-12``; the
+    bounds are centred on them.
+
+    Examples
+    --------
+    >>> from sklearn_implicit import ImplicitModel
+    >>> from sklearn_implicit.analysis import state_bounds
+    >>> model = ImplicitModel(A=[[0.5]], B=[[1.0, -1.0]], C=[[1.0]], D=[[0.0, 0.0]])
+    >>> bounds = state_bounds(model, [[2.0, 0.0], [0.0, 1.0]], eps=0.25)
+    >>> bounds.lower
+    array([[3.],
+           [0.]])
+    >>> bounds.upper
+    array([[5.],
+           [0.]])
+    >>> bounds.radius, bounds.norm_bound
+    (array([1.]), 1.0)
+    """
+    model = check_model(model)
+    X = check_inputs(model, X)
+    radius = check_radius(eps, model.n_features_in)
+    k = _check_k(k)
+
+    gamma = lipschitz_constant(model)
+    state_half_width = state_radius(model, radius, k)
+    drive_radius = _drive_radius(model, radius, k)
+    contraction = gamma * _inf_norm(model.A)
+    norm_bound = (
+        gamma * float(drive_radius.max(initial=0.0)) / (1.0 - contraction)
+        if contraction < 1
+        else np.inf
+    )
+
+    H0 = model.hidden_state(X, **_SOLVE)
+    lower, upper = _interval_iteration(
+        model, X, H0 - state_half_width, H0 + state_half_width, drive_radius
+    )
+    return Bunch(
+        lower=lower, upper=upper, radius=state_half_width, norm_bound=norm_bound
+    )
+
+
+def _interval_iteration(model, X, lower, upper, drive_radius):
+    # Sweeps [L, U] <- phi([A+ L + A- U, A+ U + A- L] + B x0 + b -/+ t); see
+    # the Notes of state_bounds for why every sweep keeps the states inside.
+    A_pos, A_neg = np.maximum(model.A, 0.0), np.minimum(model.A, 0.0)
+    drive = X @ model.B.T + model.b
+    stop = _SWEEP_TOL * float(np.max(upper - lower, initial=0.0))
+
+    for _ in range(_MAX_SWEEPS):
+        Z_low = lower @ A_pos.T + upper @ A_neg.T + drive - drive_radius
+        Z_high = upper @ A_pos.T + lower @ A_neg.T + drive + drive_radius
+        new_lower = _activate(Z_low, model.activation)
+        new_upper = _activate(Z_high, model.activation)
+        moved = max(
+            float(np.max(np.abs(new_lower - lower))),
+            float(np.max(np.abs(new_upper - upper))),
+        )
+        lower, upper = new_lower, new_upper
+        if moved <= stop:
+            break
+    return lower, upper
+
+
+def _output_radius(model, radius, k):
+    # Half-widths of the output box: S radius, or with k the sum of the k
+    # largest entries of every row of S diag(radius).
+    weighted = sensitivity_matrix(model) * radius
+    return weighted.sum(axis=1) if k is None else _top_k_sum(weighted, k)
+
+
+def output_bounds(model, X, eps, *, k=None):
+    """Bound the outputs reached from a box around every input.
+
+    For every row ``x0`` of ``X`` and every input ``x`` with
+    ``|x - x0| <= eps`` elementwise (and, if ``k`` is given, differing from
+    ``x0`` in at most ``k`` features), the output ``y`` of ``x`` satisfies
+    ``|y - y0| <= radius``, where ``radius = S eps`` and ``S`` is the
+    sensitivity matrix of Theorem 4.3 of the reference. With ``k``, output
+    ``j`` gets the sum of the ``k`` largest entries of ``S[j] * eps``.
+
+    Parameters
+    ----------
+    model : ImplicitModel or fitted estimator
+        The implicit model, or a fitted implicit estimator. For a fitted
+        regressor the outputs are in the units of the targets; for a
+        classifier they are the class scores (logits).
+    X : array-like of shape (n_samples, n_features)
+        Nominal inputs, one per row.
+    eps : float or array-like of shape (n_features,)
+        Half-width of the input box: one value for every feature, or one per
+        feature. Must be finite and non-negative.
+    k : int, default=None
+        Largest number of features that may change (the set of eq. (4.2));
+        None lets every feature change.
+
+    Returns
+    -------
+    bounds : Bunch
+        ``lower``, ``upper`` : ndarray of shape (n_samples, n_outputs)
+            ``y0 - radius`` and ``y0 + radius``, with ``y0`` the nominal
+            outputs.
+        ``radius`` : ndarray of shape (n_outputs,)
+            Half-widths of the output box; the same for every row.
+
+    See Also
+    --------
+    sensitivity_matrix : The matrix ``S``.
+    state_bounds : The corresponding bounds on the hidden states.
+    worst_case_loss : The largest loss over the same box.
+
+    Notes
+    -----
+    With ``k``, a perturbation ``delta`` with at most ``k`` non-zero entries
+    gives ``|y - y0| <= S |delta|``, and row ``j`` of the right-hand side sums
+    at most ``k`` entries of ``S[j] * eps``. Another valid bound combines the
+    state radius of eq. (4.4), ``|C| sigma_k``, with the ``k`` largest entries
+    of ``|D[j]| * eps``; it is never smaller, because the sum of the ``k``
+    largest entries is subadditive and positively homogeneous, so taking it
+    once per output, after the non-negative combination, costs least.
+
+    Examples
+    --------
+    >>> from sklearn_implicit import ImplicitModel
+    >>> from sklearn_implicit.analysis import output_bounds
+    >>> model = ImplicitModel(A=[[0.5]], B=[[1.0, -1.0]], C=[[2.0]], D=[[0.0, 1.0]])
+    >>> bounds = output_bounds(model, [[2.0, 0.0]], eps=0.25)
+    >>> bounds.lower, bounds.upper
+    (array([[5.75]]), array([[10.25]]))
+    >>> output_bounds(model, [[2.0, 0.0]], eps=0.25, k=1).radius
+    array([1.25])
+    """
+    model = check_model(model)
+    X = check_inputs(model, X)
+    radius = check_radius(eps, model.n_features_in)
+    k = _check_k(k)
+
+    Y0 = model.predict(X, **_SOLVE)
+    output_radius = _output_radius(model, radius, k)
+    return Bunch(
+        lower=Y0 - output_radius, upper=Y0 + output_radius, radius=output_radius
+    )
+
+
+def lipschitz_bound(model):
+    """Bound the Lipschitz constant of the model in the max-norm.
+
+    Returns ``kappa = gamma ||B||_inf ||C||_inf / (1 - gamma ||A||_inf) +
+    ||D||_inf`` (eq. (4.8) of the reference, with ``gamma`` the Lipschitz
+    constant of the activation: 1, or 1/4 for the sigmoid), which satisfies
+    ``||f(x) - f(x0)||_inf <= kappa ||x - x0||_inf`` for all inputs.
+
+    Parameters
+    ----------
+    model : ImplicitModel or fitted estimator
+        The implicit model, or a fitted implicit estimator.
+
+    Returns
+    -------
+    kappa : float
+        Upper bound on the Lipschitz constant of ``x -> f(x)`` from the
+        max-norm to the max-norm.
+
+    Raises
+    ------
+    ValueError
+        If ``gamma ||A||_inf >= 1``, where the bound does not exist.
+
+    See Also
+    --------
+    sensitivity_matrix : Gives the tighter constant ``||S||_inf``.
+
+    Notes
+    -----
+    The max-norm of the sensitivity matrix ``S`` of Theorem 4.3 (its largest
+    row sum) is also a Lipschitz constant in the max-norm, and it is never
+    larger than ``kappa``: ``(I - gamma |A|)^{-1}`` has max-norm at most
+    ``1 / (1 - gamma ||A||_inf)``.
+
+    Examples
+    --------
+    >>> from sklearn_implicit import ImplicitModel
+    >>> from sklearn_implicit.analysis import lipschitz_bound
+    >>> model = ImplicitModel(A=[[0.5]], B=[[1.0, -2.0]], C=[[3.0]], D=[[0.0, 1.0]])
+    >>> lipschitz_bound(model)
+    19.0
+    """
+    model = check_model(model)
+    gamma = lipschitz_constant(model)
+
+    contraction = gamma * _inf_norm(model.A)
+    if contraction >= 1:
+        raise ValueError(
+            "lipschitz_bound needs gamma * ||A||_inf < 1, but it is "
+            f"{contraction:.6g} for this model (activation={model.activation!r}, "
+            f"gamma={gamma:g}). For relu or leaky_relu, "
+            "sklearn_implicit.analysis.rescale gives an equivalent model with "
+            "a smaller ||A||_inf when lambda_pf(gamma |A|) < 1."
+        )
+    gain = gamma * _inf_norm(model.B) * _inf_norm(model.C) / (1.0 - contraction)
+    return gain + _inf_norm(model.D)
+
+
+def _check_targets(y, shape):
+    # Real targets as an array of the outputs' shape (n_samples, n_outputs).
+    Y = check_array(y, dtype=np.float64, ensure_2d=False, input_name="y")
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    if Y.shape != shape:
+        raise ValueError(
+            f"y must have shape ({shape[0]},) or {shape} for squared_error, "
+            f"got {np.shape(y)}."
+        )
+    return Y
+
+
+def _check_labels(estimator, y, n_samples, n_outputs):
+    # Output index of every label: through classes_ for a fitted classifier,
+    # the label itself for an ImplicitModel.
+    y = column_or_1d(y)
+    if y.shape[0] != n_samples:
+        raise ValueError(f"y has {y.shape[0]} labels, but X has {n_samples} rows.")
+    classes = None
+    if not isinstance(estimator, ImplicitModel):
+        classes = getattr(estimator, "classes_", None)
+    if classes is None:
+        classes = np.arange(n_outputs)
+
+    indices = np.minimum(np.searchsorted(classes, y), classes.size - 1)
+    unknown = classes[indices] != y
+    if unknown.any():
+        raise ValueError(
+            f"y holds labels the model does not predict, such as "
+            f"{y[unknown].tolist()[0]!r}; expected one of {classes.tolist()!r}."
+        )
+    return indices
+
+
+def worst_case_loss(model, X, y, eps, *, loss="squared_error", k=None):
+    """Largest loss over a box around every input (section 4.4).
+
+    For every row ``x0`` of ``X``, bounds the loss of the model's output on
+    every input ``x`` with ``|x - x0| <= eps`` (and at most ``k`` changed
+    features if ``k`` is given). The bound is the exact largest loss over the
+    output box ``|y - y0| <= sigma`` of `output_bounds`, which holds every
+    such output.
+
+    Parameters
+    ----------
+    model : ImplicitModel or fitted estimator
+        The implicit model, or a fitted implicit estimator. For a fitted
+        regressor the outputs are in the units of the targets.
+    X : array-like of shape (n_samples, n_features)
+        Nominal inputs, one per row.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Targets. For ``"squared_error"``, real values. For ``"log_loss"``,
+        one class label per row: a label of ``classes_`` for a fitted
+        classifier, an output index in ``0 .. n_outputs - 1`` for an
+        `ImplicitModel`.
+    eps : float or array-like of shape (n_features,)
+        Half-width of the input box: one value for every feature, or one per
+        feature. Must be finite and non-negative.
+    loss : {"squared_error", "log_loss"}, default="squared_error"
+        ``"squared_error"`` is the squared error summed over outputs,
+        ``||y - f(x)||_2^2``; ``"log_loss"`` is the softmax cross-entropy
+        (natural logarithm) of the outputs taken as logits.
+    k : int, default=None
+        Largest number of features that may change; None lets every feature
+        change.
+
+    Returns
+    -------
+    losses : Bunch
+        ``nominal`` : ndarray of shape (n_samples,)
+            The loss at every nominal input.
+        ``upper`` : ndarray of shape (n_samples,)
+            Upper bound on the loss over the box around every input.
+
+    See Also
+    --------
+    output_bounds : The output box the bound is taken over.
+
+    Notes
+    -----
+    For the squared error, every output is moved away from its target:
+    ``sum_j (|y_j - y0_j| + sigma_j)^2``. For the cross-entropy of class
+    ``c``, ``logsumexp(z) - z_c`` increases with every other logit and
+    decreases with ``z_c`` (its derivatives are ``softmax(z)_i`` and
+    ``softmax(z)_c - 1``), so its maximum over the box is taken at
+    ``z = y0 + sigma``, except ``z_c = y0_c - sigma_c``. This is never larger
+    than the bound of section 4.4, ``logsumexp(y0 + sigma) - y0_c +
+    sigma_c``.
+
+    Examples
+    --------
+    >>> from sklearn_implicit import ImplicitModel
+    >>> from sklearn_implicit.analysis import worst_case_loss
+    >>> model = ImplicitModel(A=[[0.5]], B=[[1.0, -1.0]], C=[[2.0]], D=[[0.0, 1.0]])
+    >>> losses = worst_case_loss(model, [[2.0, 0.0]], [8.5], eps=0.25)
+    >>> losses.nominal, losses.upper
+    (array([0.25]), array([7.5625]))
+    """
+    estimator = model
+    model = check_model(model)
+    X = check_inputs(model, X)
+    radius = check_radius(eps, model.n_features_in)
+    k = _check_k(k)
+    if loss not in _LOSSES:
+        raise ValueError(f"loss must be one of {list(_LOSSES)}, got {loss!r}.")
+
+    Y0 = model.predict(X, **_SOLVE)
+    sigma = _output_radius(model, radius, k)
+
+    if loss == "squared_error":
+        gap = np.abs(_check_targets(y, Y0.shape) - Y0)
+        return Bunch(
+            nominal=(gap**2).sum(axis=1), upper=((gap + sigma) ** 2).sum(axis=1)
+        )
+
+    labels = _check_labels(estimator, y, *Y0.shape)
+    rows = np.arange(Y0.shape[0])
+    worst = Y0 + sigma
+    worst[rows, labels] = Y0[rows, labels] - sigma[labels]
+    return Bunch(
+        nominal=logsumexp(Y0, axis=1) - Y0[rows, labels],
+        upper=logsumexp(worst, axis=1) - worst[rows, labels],
+    )
