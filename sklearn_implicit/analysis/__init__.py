@@ -7,5 +7,6 @@ and returns NumPy values. The relaxations import cvxpy only when called.
 """
 
 from sklearn_implicit.analysis._bounds import sensitivity_matrix
+from sklearn_implicit.analysis._relaxations import lp_relaxation, sdp_relaxation
 
-__all__ = ["sensitivity_matrix"]
+__all__ = ["lp_relaxation", "sdp_relaxation", "sensitivity_matrix"]
