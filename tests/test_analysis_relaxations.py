@@ -28,7 +28,11 @@ from sklearn_implicit import ImplicitModel
 from sklearn_implicit._kernels._projection import project_inf_ball
 from sklearn_implicit.analysis import lp_relaxation, sdp_relaxation
 from sklearn_implicit.analysis._bounds import state_radius
-from sklearn_implicit.analysis._relaxations import _lp_problem, _sdp_problem
+from sklearn_implicit.analysis._relaxations import (
+    _lp_problem,
+    _nominal_box,
+    _sdp_problem,
+)
 
 pytest.importorskip("cvxpy")
 
@@ -126,28 +130,50 @@ def box_bound(model, x, eps, k=None):
 
 
 def reference_lp(model, x, eps, c=None):
-    """The LP of Theorem 4.5 solved by scipy.optimize.linprog, for comparison.
+    """The relaxation of Theorem 4.5 solved by scipy.optimize.linprog.
 
     Variables (h, u); maximises c @ h, or without c the chord of each
-    (h_i - h0_i)^2 through its values at the ends of the state box.
+    (h_i - h0_i)^2 through its values at the ends of the state box. The state
+    box of Theorem 4.1 is first narrowed by one pass of interval arithmetic
+    through relu(A h + B u + b), and h_i lies below the chord of relu over
+    the interval of its pre-activation.
     """
     n, p = model.B.shape
     h0 = states(model, x)[0]
     sigma = state_radius(model, np.full(p, eps))
     lower, upper = np.maximum(h0 - sigma, 0), h0 + sigma
+    z_low, z_high = np.empty(n), np.empty(n)
+    for i in range(n):
+        low_end = np.where(model.A[i] > 0, lower, upper)
+        high_end = np.where(model.A[i] > 0, upper, lower)
+        center = model.B[i] @ x + model.b[i]
+        spread = eps * np.abs(model.B[i]).sum()
+        z_low[i] = model.A[i] @ low_end + center - spread
+        z_high[i] = model.A[i] @ high_end + center + spread
+    lower = np.maximum(lower, np.maximum(z_low, 0))
+    upper = np.minimum(upper, np.maximum(z_high, 0))
+
     constant = 0.0
     if c is None:
         width = np.where(upper > lower, upper - lower, 1.0)
         c = ((upper - h0) ** 2 - (lower - h0) ** 2) / width
         constant = np.sum((lower - h0) ** 2 - c * lower)
 
-    # A h + B u + b <= h, with equality on the states whose box is positive.
+    # A h + B u + b <= h, with equality on the states whose box is positive,
+    # and h_i <= chord_i(z_i) where the pre-activation may change sign.
     graph = np.hstack([model.A - np.eye(n), model.B])
     active = lower > 1e-9 * (1 + np.abs(h0).max())
+    rows, limits = [graph[~active]], [-model.b[~active]]
+    for i in np.flatnonzero((z_low < 0) & (z_high > 0)):
+        slope = z_high[i] / (z_high[i] - z_low[i])
+        row = -slope * np.concatenate([model.A[i], model.B[i]])
+        row[i] += 1.0
+        rows.append(row[None])
+        limits.append([slope * (model.b[i] - z_low[i])])
     result = linprog(
         -np.concatenate([c, np.zeros(p)]),
-        A_ub=graph[~active],
-        b_ub=-model.b[~active],
+        A_ub=np.vstack(rows),
+        b_ub=np.concatenate(limits),
         A_eq=graph[active],
         b_eq=-model.b[active],
         bounds=list(zip(lower, upper)) + list(zip(x - eps, x + eps)),
@@ -429,11 +455,10 @@ def test_relaxations_leave_inputs_unchanged():
 def _problem_sizes(n, p):
     model = tiny_model(n, p, seed=0, kappa=0.5)
     x, radius = np.zeros(p), np.full(p, 0.1)
-    h0 = states(model, x)[0]
-    lower, upper = np.maximum(h0 - 0.5, 0), h0 + 0.5
+    h0, lower, upper, chord = _nominal_box(model, x, radius, 1)
     weights = (np.ones(n), 0.0)
-    lp = _lp_problem(model, x, radius, 1, weights, h0, lower, upper)[0]
-    sdp = _sdp_problem(model, x, radius, h0, lower, upper)[0]
+    lp = _lp_problem(model, x, radius, 1, weights, h0, lower, upper, chord)[0]
+    sdp = _sdp_problem(model, x, radius, h0, lower, upper, chord)[0]
     return len(lp.constraints), len(sdp.constraints)
 
 

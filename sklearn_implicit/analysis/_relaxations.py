@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from sklearn_implicit._kernels._equilibrium import LEAKY_SLOPE
-from sklearn_implicit.analysis._bounds import state_radius
+from sklearn_implicit.analysis._bounds import _top_k_sum, state_radius
 from sklearn_implicit.analysis._validation import (
     check_inputs,
     check_model,
@@ -76,14 +76,39 @@ def _check_k(k):
 
 
 def _nominal_box(model, x, radius, k):
-    # The nominal state h0 and the box [lower, upper] of Theorem 4.1 that
-    # holds every state reachable from the perturbation set.
+    # The nominal state h0, the box [lower, upper] that holds every state
+    # reachable from the perturbation set, and the chord above the
+    # activation on the interval of each pre-activation, (slope, intercept).
     h0 = model.hidden_state(x.reshape(1, -1), tol=1e-12, max_iter=10_000)[0]
     sigma = state_radius(model, radius, k)
     lower, upper = h0 - sigma, h0 + sigma
     if model.activation == "relu":
         lower = np.maximum(lower, 0.0)
-    return h0, lower, upper
+
+    # Interval arithmetic on z = A h + B u + b over both boxes, then the
+    # states the activation can reach from there.
+    weighted = np.abs(model.B) * radius
+    spread = weighted.sum(axis=1) if k is None else _top_k_sum(weighted, k)
+    positive, negative = np.maximum(model.A, 0.0), np.minimum(model.A, 0.0)
+    center = model.B @ x + model.b
+    z_lower = positive @ lower + negative @ upper + center - spread
+    z_upper = positive @ upper + negative @ lower + center + spread
+    slope = _NEGATIVE_SLOPE[model.activation]
+    lower = np.maximum(lower, np.maximum(z_lower, slope * z_lower))
+    upper = np.minimum(upper, np.maximum(z_upper, slope * z_upper))
+    return h0, lower, upper, _upper_chord(z_lower, z_upper, slope)
+
+
+def _upper_chord(z_lower, z_upper, slope):
+    # phi(z) <= chord_slope * z + intercept on [z_lower, z_upper], for the
+    # convex phi(z) = max(z, slope * z): the line through both ends, or phi's
+    # own piece where the interval does not straddle 0.
+    chord_slope = np.where(z_lower >= 0, 1.0, slope)
+    straddles = (z_lower < 0) & (z_upper > 0)
+    width = np.where(straddles, z_upper - z_lower, 1.0)
+    chord_slope = np.where(straddles, (z_upper - slope * z_lower) / width, chord_slope)
+    intercept = np.where(straddles, (slope - chord_slope) * z_lower, 0.0)
+    return chord_slope, intercept
 
 
 def _known_signs(h0, lower, upper):
@@ -101,7 +126,7 @@ def _chord(h0, lower, upper):
     return slope, intercept
 
 
-def _lp_problem(model, x, radius, k, weights, h0, lower, upper):
+def _lp_problem(model, x, radius, k, weights, h0, lower, upper, chord):
     # The bidual of Theorem 4.5: a linear objective over the relaxed graph of
     # the activation, the state box and the perturbation set, with
     # u = x + radius * v and |v| <= 1 (and ||v||_1 <= k).
@@ -118,6 +143,7 @@ def _lp_problem(model, x, radius, k, weights, h0, lower, upper):
         h >= z,
         h >= slope * z,
         cp.multiply(positive, h - z) + cp.multiply(negative, h - slope * z) <= 0,
+        h <= cp.multiply(chord[0], z) + chord[1],
         h >= lower,
         h <= upper,
         cp.abs(v) <= 1,
@@ -149,7 +175,7 @@ def _optimal_points(problem, slack, h, v, solver, solver_options):
     return points
 
 
-def _sdp_problem(model, x, radius, h0, lower, upper):
+def _sdp_problem(model, x, radius, h0, lower, upper, chord):
     # The rank relaxation (4.19) of the quadratic program (4.18), with the
     # bias in z = A h + B u + b. One PSD matrix holds [h; u; 1][h; u; 1]^T.
     import cvxpy as cp
@@ -178,6 +204,7 @@ def _sdp_problem(model, x, radius, h0, lower, upper):
         cp.diag(HH) <= h_times_z,
         cp.diag(HH) <= cp.multiply(lower + upper, h) - lower * upper,
         cp.diag(UU) <= cp.multiply(2 * x, u) - (x - radius) * (x + radius),
+        h <= cp.multiply(chord[0], z) + chord[1],
         h >= lower,
         h <= upper,
         cp.abs(u - x) <= radius,
@@ -239,23 +266,30 @@ def _certify(problem, solver, notes, name):
 
 
 def _best_attack(model, x, radius, k, weights, h0, points):
-    # Each optimal point (step, state) gives a feasible attack, measured on
-    # the real model; keep the one with the largest real objective. Without
-    # any point, the attack is x and the state h0.
+    # Each optimal point (step, state) gives two feasible attacks, its input
+    # and that input pushed out to the corner of the box in the direction it
+    # leans. Both are measured on the real model and the one with the largest
+    # real objective is kept. Without any point, the attack is x and the
+    # state h0.
     best = {"attack": x.copy(), "state": h0.copy(), "discrepancy": 0.0}
     best["value"] = 0.0 if weights is None else float(weights @ h0)
-    for position, (step, state) in enumerate(points):
-        attack = _attack(x, radius, step, k)
-        real = model.hidden_state(attack.reshape(1, -1), tol=1e-12, max_iter=10_000)
-        discrepancy = float(np.sum((real[0] - h0) ** 2))
-        value = discrepancy if weights is None else float(weights @ real[0])
-        if position == 0 or value > best["value"]:
-            best = {
-                "attack": attack,
-                "state": np.array(state, dtype=np.float64),
-                "discrepancy": discrepancy,
-                "value": value,
-            }
+    first = True
+    for step, state in points:
+        for candidate in (step, np.sign(_keep_top_k(step, k))):
+            attack = _attack(x, radius, candidate, k)
+            real = model.hidden_state(
+                attack.reshape(1, -1), tol=1e-12, max_iter=10_000
+            )[0]
+            discrepancy = float(np.sum((real - h0) ** 2))
+            value = discrepancy if weights is None else float(weights @ real)
+            if first or value > best["value"]:
+                best = {
+                    "attack": attack,
+                    "state": np.array(state, dtype=np.float64),
+                    "discrepancy": discrepancy,
+                    "value": value,
+                }
+            first = False
     return best
 
 
@@ -373,15 +407,21 @@ def lp_relaxation(
     is positive are active for every input of the set, so for them the
     program also imposes ``h_i = (A h + B u + b)_i``; this keeps the
     complementarity that the paper's worked example drops and only tightens
-    the bound. For the leaky ReLU, whose graph is the intersection of
+    the bound. Likewise, interval arithmetic over both boxes gives every
+    pre-activation ``z_i`` an interval; the state box is narrowed to the
+    image of that interval, and ``h_i`` is kept below the chord of the
+    activation across it. This is Theorem 4.5 with the domain of each ``g_i``
+    restricted to that interval: still sound, and much tighter than the
+    state box alone. For the leaky ReLU, whose graph is the intersection of
     ``h >= z`` and ``h >= 0.01 z``, the same construction applies.
 
     The optimum is rarely unique, since a relaxed state may sit above its
     pre-activation whatever the input. A second LP picks, among the optimal
-    points, one of least total slack ``sum(h - A h - B u - b)``; of the two
-    optimal inputs, the attack is the one whose real equilibrium scores
-    higher. The bound is exact up to the solver's tolerances (about 1e-9
-    for HiGHS).
+    points, one of least total slack ``sum(h - A h - B u - b)``. Each of the
+    two optimal inputs is also rounded to the corner of the box it leans
+    towards; of these four inputs, the attack is the one whose real
+    equilibrium scores highest. The bound is exact up to the solver's
+    tolerances (about 1e-9 for HiGHS).
 
     Examples
     --------
@@ -408,13 +448,15 @@ def lp_relaxation(
     k = _check_k(k)
     weights = _check_objective(objective, model.n_hidden)
 
-    h0, lower, upper = _nominal_box(model, x, radius, k)
+    h0, lower, upper, chord = _nominal_box(model, x, radius, k)
     if weights is None:
         slope, intercept = _chord(h0, lower, upper)
         linear = (slope, float(intercept.sum()))
     else:
         linear = (weights, 0.0)
-    problem, h, v, slack = _lp_problem(model, x, radius, k, linear, h0, lower, upper)
+    problem, h, v, slack = _lp_problem(
+        model, x, radius, k, linear, h0, lower, upper, chord
+    )
 
     solvers = [solver] if solver is not None else ["HIGHS"]
     used, notes = _solve(problem, solvers, solver_options)
@@ -464,7 +506,8 @@ def sdp_relaxation(model, x, eps, *, solver=None, solver_options=None):
           squared discrepancy over the box when ``certified``; ``inf`` when
           the solver gave no usable value.
         - ``attack`` (ndarray of shape (n_features,)): the input part of the
-          optimal point, clipped into the box.
+          optimal point, clipped into the box, or its rounding to the
+          nearest corner of the box, whichever moves the real state more.
         - ``state`` (ndarray of shape (n_hidden,)): the state part of the
           optimal point.
         - ``status`` (str): the cvxpy status of the solve.
@@ -511,8 +554,8 @@ def sdp_relaxation(model, x, eps, *, solver=None, solver_options=None):
     x = _check_row(model, x)
     radius = check_radius(eps, model.n_features_in)
 
-    h0, lower, upper = _nominal_box(model, x, radius, None)
-    problem, h, u = _sdp_problem(model, x, radius, h0, lower, upper)
+    h0, lower, upper, chord = _nominal_box(model, x, radius, None)
+    problem, h, u = _sdp_problem(model, x, radius, h0, lower, upper, chord)
 
     solvers = [solver] if solver is not None else ["CLARABEL", "SCS"]
     used, notes = _solve(problem, solvers, solver_options)
