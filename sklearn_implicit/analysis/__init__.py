@@ -14,13 +14,16 @@ from sklearn_implicit.analysis._bounds import (
     worst_case_loss,
 )
 from sklearn_implicit.analysis._model_error import model_error_bound
+from sklearn_implicit.analysis._relaxations import lp_relaxation, sdp_relaxation
 from sklearn_implicit.analysis._wellposedness import rescale, well_posedness
 
 __all__ = [
     "lipschitz_bound",
+    "lp_relaxation",
     "model_error_bound",
     "output_bounds",
     "rescale",
+    "sdp_relaxation",
     "sensitivity_matrix",
     "state_bounds",
     "well_posedness",
