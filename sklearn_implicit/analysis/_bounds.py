@@ -214,9 +214,12 @@ def _activate(Z, activation):
     return expit(Z)
 
 
-def _drive_radius(model, radius, k):
-    # Largest change of every entry of B x over the input set: |B| radius,
-    # or the sum of the k largest entries of each row of |B| diag(radius).
+def drive_radius(model, radius, k):
+    """Largest change of every entry of ``B x`` over the input set.
+
+    That is ``|B| radius``, or with ``k`` the sum of the ``k`` largest entries
+    of each row of ``|B| diag(radius)``.
+    """
     weighted = np.abs(model.B) * radius
     return weighted.sum(axis=1) if k is None else _top_k_sum(weighted, k)
 
@@ -310,33 +313,71 @@ def state_bounds(model, X, eps, *, k=None):
 
     gamma = lipschitz_constant(model)
     state_half_width = state_radius(model, radius, k)
-    drive_radius = _drive_radius(model, radius, k)
+    spread = drive_radius(model, radius, k)
     contraction = gamma * _inf_norm(model.A)
     norm_bound = (
-        gamma * float(drive_radius.max(initial=0.0)) / (1.0 - contraction)
+        gamma * float(spread.max(initial=0.0)) / (1.0 - contraction)
         if contraction < 1
         else np.inf
     )
 
     H0 = model.hidden_state(X, **_SOLVE)
-    lower, upper = _interval_iteration(
-        model, X, H0 - state_half_width, H0 + state_half_width, drive_radius
+    lower, upper = interval_iteration(
+        model, X, H0 - state_half_width, H0 + state_half_width, spread
     )
     return Bunch(
         lower=lower, upper=upper, radius=state_half_width, norm_bound=norm_bound
     )
 
 
-def _interval_iteration(model, X, lower, upper, drive_radius):
-    # Sweeps [L, U] <- phi([A+ L + A- U, A+ U + A- L] + B x0 + b -/+ t); see
-    # the Notes of state_bounds for why every sweep keeps the states inside.
+def preactivation_interval(model, X, lower, upper, drive_radius):
+    """Interval of every pre-activation over a state box and an input box.
+
+    For states ``h`` in ``[lower, upper]`` and inputs within ``drive_radius``
+    of ``X`` in the sense ``|B (x - x0)| <= drive_radius``, the pre-activation
+    ``A h + B x + b`` lies in ``[A+ lower + A- upper + B x0 + b - t,
+    A+ upper + A- lower + B x0 + b + t]``, with ``A+`` and ``A-`` the
+    positive and negative entries of ``A`` and ``t = drive_radius``.
+
+    Parameters
+    ----------
+    model : ImplicitModel
+    X : ndarray of shape (n_samples, n_features)
+    lower, upper : ndarray of shape (n_samples, n_hidden)
+    drive_radius : ndarray of shape (n_hidden,)
+
+    Returns
+    -------
+    Z_low, Z_high : ndarray of shape (n_samples, n_hidden)
+    """
     A_pos, A_neg = np.maximum(model.A, 0.0), np.minimum(model.A, 0.0)
     drive = X @ model.B.T + model.b
-    stop = _SWEEP_TOL * float(np.max(upper - lower, initial=0.0))
+    Z_low = lower @ A_pos.T + upper @ A_neg.T + drive - drive_radius
+    Z_high = upper @ A_pos.T + lower @ A_neg.T + drive + drive_radius
+    return Z_low, Z_high
 
+
+def interval_iteration(model, X, lower, upper, drive_radius):
+    """Narrow a box of states by sweeps ``[L, U] <- phi(interval of z)``.
+
+    See the Notes of `state_bounds` for why every sweep keeps the perturbed
+    states inside; it stops after 100 sweeps or once no bound moves.
+
+    Parameters
+    ----------
+    model : ImplicitModel
+    X : ndarray of shape (n_samples, n_features)
+    lower, upper : ndarray of shape (n_samples, n_hidden)
+        A box holding every perturbed state, such as Theorem 4.1's.
+    drive_radius : ndarray of shape (n_hidden,)
+
+    Returns
+    -------
+    lower, upper : ndarray of shape (n_samples, n_hidden)
+    """
+    stop = _SWEEP_TOL * float(np.max(upper - lower, initial=0.0))
     for _ in range(_MAX_SWEEPS):
-        Z_low = lower @ A_pos.T + upper @ A_neg.T + drive - drive_radius
-        Z_high = upper @ A_pos.T + lower @ A_neg.T + drive + drive_radius
+        Z_low, Z_high = preactivation_interval(model, X, lower, upper, drive_radius)
         new_lower = _activate(Z_low, model.activation)
         new_upper = _activate(Z_high, model.activation)
         moved = max(

@@ -18,7 +18,12 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from sklearn_implicit._kernels._equilibrium import LEAKY_SLOPE
-from sklearn_implicit.analysis._bounds import _top_k_sum, state_radius
+from sklearn_implicit.analysis._bounds import (
+    drive_radius,
+    interval_iteration,
+    preactivation_interval,
+    state_radius,
+)
 from sklearn_implicit.analysis._validation import (
     check_inputs,
     check_model,
@@ -77,26 +82,19 @@ def _check_k(k):
 
 def _nominal_box(model, x, radius, k):
     # The nominal state h0, the box [lower, upper] that holds every state
-    # reachable from the perturbation set, and the chord above the
-    # activation on the interval of each pre-activation, (slope, intercept).
-    h0 = model.hidden_state(x.reshape(1, -1), tol=1e-12, max_iter=10_000)[0]
+    # reachable from the perturbation set (Theorem 4.1 narrowed by interval
+    # iteration, as in `state_bounds`), and the chord above the activation
+    # on the interval of each pre-activation, as (slope, intercept).
+    X = x.reshape(1, -1)
+    h0 = model.hidden_state(X, tol=1e-12, max_iter=10_000)[0]
     sigma = state_radius(model, radius, k)
-    lower, upper = h0 - sigma, h0 + sigma
-    if model.activation == "relu":
-        lower = np.maximum(lower, 0.0)
-
-    # Interval arithmetic on z = A h + B u + b over both boxes, then the
-    # states the activation can reach from there.
-    weighted = np.abs(model.B) * radius
-    spread = weighted.sum(axis=1) if k is None else _top_k_sum(weighted, k)
-    positive, negative = np.maximum(model.A, 0.0), np.minimum(model.A, 0.0)
-    center = model.B @ x + model.b
-    z_lower = positive @ lower + negative @ upper + center - spread
-    z_upper = positive @ upper + negative @ lower + center + spread
+    spread = drive_radius(model, radius, k)
+    lower, upper = interval_iteration(
+        model, X, (h0 - sigma)[None], (h0 + sigma)[None], spread
+    )
+    z_lower, z_upper = preactivation_interval(model, X, lower, upper, spread)
     slope = _NEGATIVE_SLOPE[model.activation]
-    lower = np.maximum(lower, np.maximum(z_lower, slope * z_lower))
-    upper = np.minimum(upper, np.maximum(z_upper, slope * z_upper))
-    return h0, lower, upper, _upper_chord(z_lower, z_upper, slope)
+    return h0, lower[0], upper[0], _upper_chord(z_lower[0], z_upper[0], slope)
 
 
 def _upper_chord(z_lower, z_upper, slope):
