@@ -6,7 +6,8 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import linalg
+from scipy import linalg, sparse
+from scipy.sparse.csgraph import connected_components
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import assert_all_finite, check_array, check_scalar
 
@@ -14,21 +15,40 @@ from sklearn_implicit._activations import ACTIVATIONS
 from sklearn_implicit._kernels._equilibrium import predict, solve_fixed_point
 
 
-def perron_frobenius_eigenvalue(M):
-    """Return the Perron-Frobenius eigenvalue of a square non-negative matrix.
+def perron_frobenius(M):
+    """Perron-Frobenius eigenvalue of a non-negative matrix, block by block.
+
+    The eigenvalue of ``M`` is the largest eigenvalue of its diagonal blocks
+    on the strongly connected components of the graph of its nonzero entries.
+    A component of one state contributes its diagonal entry exactly, so a
+    nilpotent ``M`` (an acyclic graph, such as a strictly triangular matrix in
+    any order of the states) gives exactly 0, where numerical eigenvalues of
+    the whole matrix need not.
 
     Parameters
     ----------
     M : ndarray of shape (n, n)
-        Matrix with non-negative entries, such as ``|A|``.
+        Matrix with non-negative entries.
 
     Returns
     -------
     eigenvalue : float
-        The largest modulus of the eigenvalues of ``M``, which for a
-        non-negative matrix is itself an eigenvalue.
     """
-    return float(np.max(np.abs(linalg.eigvals(M)), initial=0.0))
+    if M.size == 0:
+        return 0.0
+    n_components, labels = connected_components(
+        sparse.csr_array(M != 0), directed=True, connection="strong"
+    )
+    eigenvalue = 0.0
+    for component in range(n_components):
+        states = np.flatnonzero(labels == component)
+        block = M[np.ix_(states, states)]
+        if states.size == 1:
+            value = float(block[0, 0])
+        else:
+            value = float(np.max(np.abs(linalg.eigvals(block))))
+        eigenvalue = max(eigenvalue, value)
+    return eigenvalue
 
 
 def _check_well_posed(A, activation):
@@ -45,7 +65,7 @@ def _check_well_posed(A, activation):
     if not np.triu(A).any() or not np.tril(A).any():
         return
 
-    eigenvalue = perron_frobenius_eigenvalue(np.abs(A))
+    eigenvalue = perron_frobenius(np.abs(A))
     if lipschitz * eigenvalue < 1:
         return
     raise ValueError(

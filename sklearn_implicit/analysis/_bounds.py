@@ -10,7 +10,7 @@ from scipy.special import expit, logsumexp
 from sklearn.utils import Bunch, check_array, check_scalar, column_or_1d
 
 from sklearn_implicit._kernels._equilibrium import LEAKY_SLOPE
-from sklearn_implicit._model import ImplicitModel, perron_frobenius_eigenvalue
+from sklearn_implicit._model import ImplicitModel, perron_frobenius
 from sklearn_implicit.analysis._validation import (
     check_blocks,
     check_inputs,
@@ -66,10 +66,10 @@ def norm_matrices(model, blocks=None, norm=2):
     N_C : ndarray of shape (n_outputs, n_blocks)
         Dual norms of each block of each row of ``C``.
     """
-    if blocks is None:
-        return np.abs(model.A), np.abs(model.B), np.abs(model.C)
     if norm not in _DUAL:
         raise ValueError(f"norm must be 1, 2 or inf, got {norm!r}.")
+    if blocks is None:
+        return np.abs(model.A), np.abs(model.B), np.abs(model.C)
     slices = check_blocks(blocks, model.n_hidden)
     N_A = np.array(
         [[_induced_norm(model.A[r, c], norm) for c in slices] for r in slices]
@@ -81,7 +81,7 @@ def norm_matrices(model, blocks=None, norm=2):
     return N_A, N_B.reshape(len(slices), -1), N_C.reshape(model.n_outputs, -1)
 
 
-def contraction_gap(M):
+def contraction_gap(M, name="gamma |A|"):
     """Check that a non-negative matrix has ``lambda_pf(M) < 1``.
 
     Tries the cheap sufficient tests first (max row sum below 1, strict
@@ -91,6 +91,8 @@ def contraction_gap(M):
     ----------
     M : ndarray of shape (n, n)
         Non-negative matrix, such as ``gamma |A|`` or ``Gamma N(A)``.
+    name : str, default="gamma |A|"
+        How the error message names ``M``.
 
     Raises
     ------
@@ -101,11 +103,11 @@ def contraction_gap(M):
         return
     if not np.triu(M).any() or not np.tril(M).any():
         return
-    eigenvalue = perron_frobenius_eigenvalue(M)
+    eigenvalue = perron_frobenius(M)
     if eigenvalue >= 1:
         raise ValueError(
-            "The robustness bounds need lambda_pf(gamma N(A)) < 1, but it is "
-            f"{eigenvalue:.6g} for this model and block structure."
+            f"The bound needs lambda_pf({name}) < 1, but it is {eigenvalue:.6g} "
+            "for this model."
         )
 
 
@@ -149,7 +151,7 @@ def sensitivity_matrix(model, *, blocks=None, norm=2):
     model = check_model(model)
     gamma = lipschitz_constant(model)
     N_A, N_B, N_C = norm_matrices(model, blocks, norm)
-    contraction_gap(gamma * N_A)
+    contraction_gap(gamma * N_A, "gamma |A|" if blocks is None else "gamma N(A)")
 
     identity = np.eye(N_A.shape[0])
     gain = linalg.solve(identity - gamma * N_A, gamma * N_B)

@@ -158,11 +158,11 @@ def model_error_bound(
 
     if perturbed_model is None:
         E = _check_error(error, model.n_hidden)
-        M = gamma * (np.abs(model.A) + E)
+        M, name = gamma * (np.abs(model.A) + E), "gamma (|A| + error)"
     else:
         perturbed = _check_perturbed(model, perturbed_model)
-        M = gamma * np.abs(perturbed.A)
-    contraction_gap(M)
+        M, name = gamma * np.abs(perturbed.A), "gamma |A'|"
+    contraction_gap(M, name)
 
     H = model.hidden_state(X, tol=tol, max_iter=max_iter)
     abs_H = np.abs(H)

@@ -5,12 +5,11 @@
 from numbers import Real
 
 import numpy as np
-from scipy import linalg, sparse
-from scipy.sparse.csgraph import connected_components
+from scipy import linalg
 from sklearn.utils import Bunch, check_scalar
 
 from sklearn_implicit._activations import ACTIVATIONS
-from sklearn_implicit._model import ImplicitModel
+from sklearn_implicit._model import ImplicitModel, perron_frobenius
 from sklearn_implicit.analysis._bounds import norm_matrices
 from sklearn_implicit.analysis._validation import check_model, lipschitz_constant
 
@@ -22,42 +21,6 @@ _RESCALE_ATTEMPTS = 8
 def _is_strictly_triangular(A):
     # Strictly upper or strictly lower triangular, the diagonal included.
     return not np.triu(A).any() or not np.tril(A).any()
-
-
-def perron_frobenius(M):
-    """Perron-Frobenius eigenvalue of a non-negative matrix, block by block.
-
-    The eigenvalue of ``M`` is the largest eigenvalue of its diagonal blocks
-    on the strongly connected components of the graph of its nonzero entries.
-    A component of one state contributes its diagonal entry exactly, so a
-    nilpotent ``M`` (an acyclic graph, such as a strictly triangular matrix in
-    any order of the states) gives exactly 0, where numerical eigenvalues of
-    the whole matrix need not.
-
-    Parameters
-    ----------
-    M : ndarray of shape (n, n)
-        Matrix with non-negative entries.
-
-    Returns
-    -------
-    eigenvalue : float
-    """
-    if M.size == 0:
-        return 0.0
-    n_components, labels = connected_components(
-        sparse.csr_array(M != 0), directed=True, connection="strong"
-    )
-    eigenvalue = 0.0
-    for component in range(n_components):
-        states = np.flatnonzero(labels == component)
-        block = M[np.ix_(states, states)]
-        if states.size == 1:
-            value = float(block[0, 0])
-        else:
-            value = float(np.max(np.abs(linalg.eigvals(block))))
-        eigenvalue = max(eigenvalue, value)
-    return eigenvalue
 
 
 def well_posedness(model, *, blocks=None, norm=2):
