@@ -67,7 +67,10 @@ def attack_table(classifier, X, y, eps, random_state):
     table = {"fraction": FRACTIONS, "sensitivity": [], "gradient": []}
     for fraction in FRACTIONS:
         common = dict(
-            eps=eps, n_features=fraction, feature_range=(0, 1), random_state=0
+            eps=eps,
+            n_features=fraction,
+            feature_range=(0, 1),
+            random_state=random_state,
         )
         X_adv = sensitivity_attack(classifier, X, **common)
         table["sensitivity"].append(attack_success_rate(classifier, X, y, X_adv))
