@@ -6,6 +6,11 @@ Every function takes an `ImplicitModel` or a fitted implicit estimator first
 and returns NumPy values. The relaxations import cvxpy only when called.
 """
 
+from sklearn_implicit.analysis._attacks import (
+    attack_success_rate,
+    gradient_attack,
+    sensitivity_attack,
+)
 from sklearn_implicit.analysis._bounds import (
     lipschitz_bound,
     output_bounds,
@@ -18,12 +23,15 @@ from sklearn_implicit.analysis._relaxations import lp_relaxation, sdp_relaxation
 from sklearn_implicit.analysis._wellposedness import rescale, well_posedness
 
 __all__ = [
+    "attack_success_rate",
+    "gradient_attack",
     "lipschitz_bound",
     "lp_relaxation",
     "model_error_bound",
     "output_bounds",
     "rescale",
     "sdp_relaxation",
+    "sensitivity_attack",
     "sensitivity_matrix",
     "state_bounds",
     "well_posedness",

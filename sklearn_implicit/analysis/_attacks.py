@@ -1,0 +1,389 @@
+# Authors: The sklearn_implicit developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Sparse adversarial attacks ranked by sensitivity or gradient (section 7.3.1).
+
+Both attacks pick, for every input row, the features that a ranking marks as
+the most influential and replace each of them with a random value from its
+allowed interval: the box ``[x - eps, x + eps]``, cut down to
+``feature_range`` when one is given. They differ only in the ranking. The
+effect of an attack is measured by running the model on the returned inputs,
+with `attack_success_rate`.
+"""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import is_classifier, is_regressor
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import column_or_1d
+
+from sklearn_implicit._solvers._gradient import model_gradients
+from sklearn_implicit.analysis._bounds import sensitivity_matrix
+from sklearn_implicit.analysis._validation import (
+    check_inputs,
+    check_model,
+    check_radius,
+)
+
+
+def _check_n_features(n_features, p):
+    # An int is a count in [1, p]; a float is a fraction in (0, 1], rounded
+    # up so that at least that share of the features is perturbed.
+    if isinstance(n_features, Integral) and not isinstance(n_features, bool):
+        if 1 <= n_features <= p:
+            return int(n_features)
+    elif isinstance(n_features, Real) and not isinstance(n_features, bool):
+        if 0 < n_features <= 1:
+            return max(1, math.ceil(n_features * p - 1e-9))
+    raise ValueError(
+        f"n_features must be an int in [1, {p}] or a float in (0, 1], got "
+        f"{n_features!r}."
+    )
+
+
+def _check_feature_range(feature_range, X):
+    # Returns the lower and upper limits of every feature, infinite if None.
+    if feature_range is None:
+        return -np.inf, np.inf
+    try:
+        low, high = (float(v) for v in feature_range)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"feature_range must be None or a pair (min, max), got {feature_range!r}."
+        ) from exc
+    if not low <= high or np.isnan([low, high]).any():
+        raise ValueError(
+            f"feature_range must satisfy min <= max, got {feature_range!r}."
+        )
+    if X.size and (X.min() < low or X.max() > high):
+        raise ValueError(
+            f"X has values outside feature_range={feature_range!r}: "
+            f"[{X.min():.6g}, {X.max():.6g}]."
+        )
+    return low, high
+
+
+def _perturb(X, scores, k, eps, feature_range, random_state):
+    # Replace the k top-scored features of every row by uniform draws from
+    # their interval. Features whose interval is a single point cannot move,
+    # so they are ranked after every feature that can.
+    radius = check_radius(eps, X.shape[1])
+    low, high = _check_feature_range(feature_range, X)
+    rng = check_random_state(random_state)
+
+    lower = np.maximum(X - radius, low)
+    upper = np.minimum(X + radius, high)
+    scores = np.where(upper > lower, scores, -1.0)
+    chosen = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+
+    rows = np.arange(X.shape[0])[:, None]
+    lo, hi = lower[rows, chosen], upper[rows, chosen]
+    values = lo + (hi - lo) * rng.uniform(size=chosen.shape)
+    X_adv = X.copy()
+    X_adv[rows, chosen] = np.clip(values, lo, hi)
+    return X_adv
+
+
+def _label_indices(estimator, model, y, n_samples):
+    # Output index of every label: through classes_ for a fitted classifier,
+    # the label itself for an ImplicitModel.
+    y = column_or_1d(y)
+    if y.shape[0] != n_samples:
+        raise ValueError(f"y has {y.shape[0]} labels, but X has {n_samples} rows.")
+    classes = getattr(estimator, "classes_", None)
+    if classes is None:
+        classes = np.arange(model.n_outputs)
+    indices = np.searchsorted(classes, y)
+    indices = np.minimum(indices, classes.size - 1)
+    unknown = classes[indices] != y
+    if unknown.any():
+        raise ValueError(
+            f"y holds labels the model does not predict, such as "
+            f"{y[unknown][0].tolist()!r}; expected one of {classes.tolist()!r}."
+        )
+    return indices
+
+
+def sensitivity_attack(
+    model,
+    X,
+    *,
+    eps,
+    n_features=0.1,
+    feature_range=None,
+    target="predicted",
+    random_state=None,
+):
+    """Perturb the inputs that the sensitivity matrix ranks highest.
+
+    The sensitivity matrix ``S`` of the model (`sensitivity_matrix`,
+    Theorem 4.3 of the reference) bounds how far each output can move per
+    unit change of each input; it depends on the model only, not on data.
+    Following section 7.3.1 of the reference, the attack ranks the inputs by
+    ``S`` and sets the ``n_features`` highest-ranked inputs of every row to
+    random values: each is drawn uniformly from its interval
+    ``[x - eps, x + eps]``, intersected with ``feature_range``. All other
+    inputs are left as they are.
+
+    Parameters
+    ----------
+    model : ImplicitModel or fitted estimator
+        The implicit model, or a fitted implicit estimator.
+    X : array-like of shape (n_samples, n_features)
+        Inputs to attack, in the model's own input space.
+    eps : float or array-like of shape (n_features,)
+        Largest change of every input, one value for all or one per feature;
+        finite and non-negative. A feature with ``eps = 0`` is never changed.
+    n_features : int or float, default=0.1
+        How many inputs to perturb per row: a count between 1 and the number
+        of features, or a fraction in ``(0, 1]`` of the features, rounded up.
+    feature_range : tuple (min, max), default=None
+        Limits that every input must respect, such as ``(0, 1)`` for pixel
+        intensities; ``X`` must lie inside them. None for no limits.
+    target : {"predicted", "total"}, default="predicted"
+        Which ranking to use. "predicted" ranks the inputs of each row by the
+        row of ``S`` for the output the model predicts largest on that row
+        (the predicted class, as in Figure 15 of the reference); "total"
+        ranks them by the column sums of ``S``, the same ranking for every
+        row, which needs no evaluation of the model at all.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the random values.
+
+    Returns
+    -------
+    X_adv : ndarray of shape (n_samples, n_features)
+        The perturbed inputs. Each row differs from ``X`` in at most
+        ``n_features`` entries and lies inside the box and ``feature_range``.
+
+    See Also
+    --------
+    gradient_attack : The same attack ranked by the gradient of the loss.
+    attack_success_rate : How often an attack changes a correct prediction.
+    sensitivity_matrix : The ranking used here.
+
+    Notes
+    -----
+    The "predicted" ranking is the default because the untargeted attack
+    aims at the output the model currently favours; ranking by the column
+    sums spreads the budget over inputs that move any output. When several
+    features have the same score the lower index comes first, and features
+    whose interval is a single point (``eps = 0``) come last, so the budget
+    is spent on features that can move.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_implicit import ImplicitModel
+    >>> from sklearn_implicit.analysis import sensitivity_attack
+    >>> model = ImplicitModel(A=[[0.0]], B=[[1.0, 0.0, 3.0]], C=[[1.0]],
+    ...                       D=[[0.0, 2.0, 0.0]])
+    >>> X = np.zeros((1, 3))
+    >>> sensitivity_attack(model, X, eps=0.5, n_features=1, random_state=0)
+    array([[0.       , 0.       , 0.0488135]])
+    """
+    model = check_model(model)
+    X = check_inputs(model, X)
+    k = _check_n_features(n_features, X.shape[1])
+    if target not in ("predicted", "total"):
+        raise ValueError(f"target must be 'predicted' or 'total', got {target!r}.")
+
+    S = sensitivity_matrix(model)
+    if target == "total":
+        scores = np.broadcast_to(S.sum(axis=0), X.shape)
+    else:
+        scores = S[model.predict(X).argmax(axis=1)]
+    return _perturb(X, scores, k, eps, feature_range, random_state)
+
+
+def gradient_attack(
+    model,
+    X,
+    y,
+    *,
+    eps,
+    n_features=0.1,
+    feature_range=None,
+    loss="auto",
+    random_state=None,
+):
+    """Perturb the inputs with the largest loss gradient, row by row.
+
+    The gradient-based attack that section 7.3.1 of the reference compares
+    with `sensitivity_attack`: for every row, the inputs are ranked by the
+    absolute value of the gradient of the loss at ``(x, y)`` with respect to
+    ``x`` (a local, data-dependent counterpart of the sensitivity matrix),
+    and the ``n_features`` highest-ranked are set to random values drawn
+    uniformly from ``[x - eps, x + eps]``, intersected with
+    ``feature_range``. The gradient is computed through the equilibrium
+    equation by implicit differentiation (appendix G of the reference).
+
+    Parameters
+    ----------
+    model : ImplicitModel or fitted estimator
+        The implicit model, or a fitted implicit estimator.
+    X : array-like of shape (n_samples, n_features)
+        Inputs to attack, in the model's own input space.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        True targets of ``X``: class labels for the log loss (labels in
+        ``classes_`` for a fitted classifier, output indices for an
+        `ImplicitModel`), target values for the squared error.
+    eps : float or array-like of shape (n_features,)
+        Largest change of every input, one value for all or one per feature;
+        finite and non-negative. A feature with ``eps = 0`` is never changed.
+    n_features : int or float, default=0.1
+        How many inputs to perturb per row: a count between 1 and the number
+        of features, or a fraction in ``(0, 1]`` of the features, rounded up.
+    feature_range : tuple (min, max), default=None
+        Limits that every input must respect, such as ``(0, 1)`` for pixel
+        intensities; ``X`` must lie inside them. None for no limits.
+    loss : {"auto", "log_loss", "squared_error"}, default="auto"
+        The loss to differentiate: the softmax cross-entropy of the outputs,
+        or half the squared error. "auto" takes the squared error for a
+        regressor and the log loss otherwise.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the random values.
+
+    Returns
+    -------
+    X_adv : ndarray of shape (n_samples, n_features)
+        The perturbed inputs. Each row differs from ``X`` in at most
+        ``n_features`` entries and lies inside the box and ``feature_range``.
+
+    See Also
+    --------
+    sensitivity_attack : The same attack ranked by the sensitivity matrix.
+    attack_success_rate : How often an attack changes a correct prediction.
+
+    Notes
+    -----
+    Only the magnitude of the gradient is used, so the ranking does not
+    depend on its sign nor on whether the loss is averaged or summed over
+    rows. Ties are broken and point intervals handled as in
+    `sensitivity_attack`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_implicit import ImplicitModel
+    >>> from sklearn_implicit.analysis import gradient_attack
+    >>> model = ImplicitModel(A=[[0.0]], B=[[1.0, 0.0, 3.0]],
+    ...                       C=[[1.0], [-1.0]], D=[[0.0, 2.0, 0.0]] * 2)
+    >>> X = np.array([[1.0, 1.0, 1.0]])
+    >>> gradient_attack(model, X, [0], eps=0.5, n_features=1, random_state=0)
+    array([[1.       , 1.       , 1.0488135]])
+    """
+    estimator = model
+    model = check_model(model)
+    X = check_inputs(model, X)
+    k = _check_n_features(n_features, X.shape[1])
+    if loss not in ("auto", "log_loss", "squared_error"):
+        raise ValueError(
+            f"loss must be 'auto', 'log_loss' or 'squared_error', got {loss!r}."
+        )
+    if loss == "auto":
+        regressor = estimator is not model and is_regressor(estimator)
+        loss = "squared_error" if regressor else "log_loss"
+
+    if loss == "log_loss":
+        Y = np.zeros((X.shape[0], model.n_outputs))
+        Y[np.arange(X.shape[0]), _label_indices(estimator, model, y, len(X))] = 1
+    else:
+        Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        if Y.shape != (X.shape[0], model.n_outputs):
+            raise ValueError(
+                f"y must have shape ({X.shape[0]},) or ({X.shape[0]}, "
+                f"{model.n_outputs}) for the squared error, got "
+                f"{np.shape(y)}."
+            )
+
+    scores = np.abs(model_gradients(model, X, Y, loss).X)
+    return _perturb(X, scores, k, eps, feature_range, random_state)
+
+
+def _predict_labels(estimator, model, X):
+    # The labels the model itself predicts: the estimator's predict, or the
+    # index of the largest output of an ImplicitModel.
+    if estimator is model:
+        return model.predict(X).argmax(axis=1)
+    return estimator.predict(X)
+
+
+def attack_success_rate(model, X, y, X_adv):
+    """Fraction of correctly classified rows that an attack misclassifies.
+
+    The model is run on both ``X`` and ``X_adv``. Among the rows of ``X``
+    whose prediction equals ``y``, the success rate is the fraction whose
+    perturbed row ``X_adv`` gets a different prediction: the measure of
+    Table 1 of the reference.
+
+    Parameters
+    ----------
+    model : ImplicitModel or fitted classifier
+        A classifier: a fitted implicit classifier, whose ``predict`` is
+        used, or an `ImplicitModel` with at least two outputs, whose
+        prediction is the index of the largest output.
+    X : array-like of shape (n_samples, n_features)
+        Clean inputs.
+    y : array-like of shape (n_samples,)
+        True labels of ``X``: labels in ``classes_`` for a fitted classifier,
+        output indices for an `ImplicitModel`.
+    X_adv : array-like of shape (n_samples, n_features)
+        Perturbed inputs, row by row matching ``X``.
+
+    Returns
+    -------
+    rate : float
+        Success rate in ``[0, 1]``.
+
+    Raises
+    ------
+    ValueError
+        For a regressor or a one-output model, or when no row of ``X`` is
+        classified correctly, where the rate is undefined.
+
+    See Also
+    --------
+    sensitivity_attack : Attack ranked by the sensitivity matrix.
+    gradient_attack : Attack ranked by the gradient of the loss.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_implicit import ImplicitModel
+    >>> from sklearn_implicit.analysis import attack_success_rate
+    >>> model = ImplicitModel(A=[[0.0]], B=[[0.0]], C=[[0.0], [0.0]],
+    ...                       D=[[1.0], [-1.0]])
+    >>> X = np.array([[1.0], [2.0], [-1.0]])
+    >>> X_adv = np.array([[-1.0], [2.0], [-2.0]])
+    >>> attack_success_rate(model, X, [0, 0, 0], X_adv)
+    0.5
+    """
+    estimator = model
+    model = check_model(model)
+    if estimator is not model and not is_classifier(estimator):
+        raise ValueError(
+            f"attack_success_rate needs a classifier, got {type(estimator).__name__}."
+        )
+    if model.n_outputs < 2:
+        raise ValueError(
+            "attack_success_rate needs a model with one output per class, "
+            "but this model has a single output."
+        )
+    X = check_inputs(model, X)
+    X_adv = check_inputs(model, X_adv, name="X_adv")
+    if X_adv.shape != X.shape:
+        raise ValueError(
+            f"X_adv must have the shape of X, {X.shape}, got {X_adv.shape}."
+        )
+    y = column_or_1d(y)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"y has {y.shape[0]} labels, but X has {X.shape[0]} rows.")
+
+    correct = _predict_labels(estimator, model, X) == y
+    if not correct.any():
+        raise ValueError(
+            "No row of X is classified correctly, so the success rate is undefined."
+        )
+    fooled = _predict_labels(estimator, model, X_adv[correct]) != y[correct]
+    return float(fooled.mean())
