@@ -22,6 +22,7 @@ from sklearn_implicit._solvers._gradient import model_gradients
 from sklearn_implicit.analysis._bounds import sensitivity_matrix
 from sklearn_implicit.analysis._validation import (
     check_inputs,
+    check_labels,
     check_model,
     check_radius,
 )
@@ -83,26 +84,6 @@ def _perturb(X, scores, k, eps, feature_range, random_state):
     X_adv = X.copy()
     X_adv[rows, chosen] = np.clip(values, lo, hi)
     return X_adv
-
-
-def _label_indices(estimator, model, y, n_samples):
-    # Output index of every label: through classes_ for a fitted classifier,
-    # the label itself for an ImplicitModel.
-    y = column_or_1d(y)
-    if y.shape[0] != n_samples:
-        raise ValueError(f"y has {y.shape[0]} labels, but X has {n_samples} rows.")
-    classes = getattr(estimator, "classes_", None)
-    if classes is None:
-        classes = np.arange(model.n_outputs)
-    indices = np.searchsorted(classes, y)
-    indices = np.minimum(indices, classes.size - 1)
-    unknown = classes[indices] != y
-    if unknown.any():
-        raise ValueError(
-            f"y holds labels the model does not predict, such as "
-            f"{y[unknown][0].tolist()!r}; expected one of {classes.tolist()!r}."
-        )
-    return indices
 
 
 def sensitivity_attack(
@@ -287,7 +268,9 @@ def gradient_attack(
 
     if loss == "log_loss":
         Y = np.zeros((X.shape[0], model.n_outputs))
-        Y[np.arange(X.shape[0]), _label_indices(estimator, model, y, len(X))] = 1
+        Y[
+            np.arange(X.shape[0]), check_labels(estimator, y, len(X), model.n_outputs)
+        ] = 1
     else:
         Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         if Y.shape != (X.shape[0], model.n_outputs):

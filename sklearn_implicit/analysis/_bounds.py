@@ -7,13 +7,14 @@ from numbers import Integral
 import numpy as np
 from scipy import linalg
 from scipy.special import expit, logsumexp
-from sklearn.utils import Bunch, check_array, check_scalar, column_or_1d
+from sklearn.utils import Bunch, check_array, check_scalar
 
 from sklearn_implicit._kernels._equilibrium import LEAKY_SLOPE
-from sklearn_implicit._model import ImplicitModel, perron_frobenius
+from sklearn_implicit._model import perron_frobenius
 from sklearn_implicit.analysis._validation import (
     check_blocks,
     check_inputs,
+    check_labels,
     check_model,
     check_radius,
     lipschitz_constant,
@@ -544,28 +545,6 @@ def _check_targets(y, shape):
     return Y
 
 
-def _check_labels(estimator, y, n_samples, n_outputs):
-    # Output index of every label: through classes_ for a fitted classifier,
-    # the label itself for an ImplicitModel.
-    y = column_or_1d(y)
-    if y.shape[0] != n_samples:
-        raise ValueError(f"y has {y.shape[0]} labels, but X has {n_samples} rows.")
-    classes = None
-    if not isinstance(estimator, ImplicitModel):
-        classes = getattr(estimator, "classes_", None)
-    if classes is None:
-        classes = np.arange(n_outputs)
-
-    indices = np.minimum(np.searchsorted(classes, y), classes.size - 1)
-    unknown = classes[indices] != y
-    if unknown.any():
-        raise ValueError(
-            f"y holds labels the model does not predict, such as "
-            f"{y[unknown].tolist()[0]!r}; expected one of {classes.tolist()!r}."
-        )
-    return indices
-
-
 def worst_case_loss(model, X, y, eps, *, loss="squared_error", k=None):
     """Largest loss over a box around every input (section 4.4).
 
@@ -647,7 +626,7 @@ def worst_case_loss(model, X, y, eps, *, loss="squared_error", k=None):
             nominal=(gap**2).sum(axis=1), upper=((gap + sigma) ** 2).sum(axis=1)
         )
 
-    labels = _check_labels(estimator, y, *Y0.shape)
+    labels = check_labels(estimator, y, *Y0.shape)
     rows = np.arange(Y0.shape[0])
     worst = Y0 + sigma
     worst[rows, labels] = Y0[rows, labels] - sigma[labels]

@@ -6,7 +6,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_array
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from sklearn_implicit._activations import ACTIVATIONS
 from sklearn_implicit._model import ImplicitModel
@@ -55,6 +55,42 @@ def check_inputs(model, X, name="X"):
             f"{model.n_features_in} features as input."
         )
     return X
+
+
+def check_labels(estimator, y, n_samples, n_outputs):
+    """Return the output index of every class label.
+
+    Labels go through ``classes_`` for a fitted classifier; for an
+    `ImplicitModel`, which has no classes, a label is its output index.
+
+    Parameters
+    ----------
+    estimator : ImplicitModel or fitted estimator
+        What the user passed as the model.
+    y : array-like of shape (n_samples,)
+    n_samples : int
+        Number of input rows the labels must match.
+    n_outputs : int
+
+    Returns
+    -------
+    indices : ndarray of shape (n_samples,)
+    """
+    y = column_or_1d(y)
+    if y.shape[0] != n_samples:
+        raise ValueError(f"y has {y.shape[0]} labels, but X has {n_samples} rows.")
+    classes = getattr(estimator, "classes_", None)
+    if classes is None:
+        classes = np.arange(n_outputs)
+
+    indices = np.minimum(np.searchsorted(classes, y), classes.size - 1)
+    unknown = classes[indices] != y
+    if unknown.any():
+        raise ValueError(
+            f"y holds labels the model does not predict, such as "
+            f"{y[unknown][0].tolist()!r}; expected one of {classes.tolist()!r}."
+        )
+    return indices
 
 
 def check_radius(eps, n_features, name="eps"):
