@@ -16,6 +16,9 @@ from sklearn_implicit._kernels._projection import project_inf_ball
 from sklearn_implicit.analysis import (
     attack_success_rate,
     gradient_attack,
+    lp_relaxation,
+    relaxation_attack,
+    sdp_relaxation,
     sensitivity_attack,
 )
 
@@ -373,3 +376,73 @@ def test_attack_success_rate_bad_inputs():
         attack_success_rate(model, X, 1 - y, X)
     with pytest.raises(NotFittedError):
         attack_success_rate(ImplicitClassifier(), X, y, X)
+
+
+def test_relaxation_attack_takes_each_rows_relaxed_optimum():
+    """Check that every row is the LP's (or SDP's) attack for that row."""
+    model = random_model(n=5, p=4, seed=3)
+    X = np.random.default_rng(4).standard_normal((3, 4))
+    eps = np.array([0.3, 0.0, 0.2, 0.4])
+
+    for method, relax in [("lp", lp_relaxation), ("sdp", sdp_relaxation)]:
+        X_adv = relaxation_attack(model, X, eps=eps, method=method)
+        for x, x_adv in zip(X, X_adv):
+            np.testing.assert_array_equal(x_adv, relax(model, x, eps).attack)
+            assert np.all((x - eps <= x_adv) & (x_adv <= x + eps))
+        assert np.any(X_adv != X)
+
+
+def test_relaxation_attack_respects_budget_and_range():
+    """Check the sparse LP attack: at most n_features changes, inside the range."""
+    model = random_model(n=5, p=6, seed=5)
+    X = np.random.default_rng(6).uniform(0, 1, (4, 6))
+
+    X_adv = relaxation_attack(model, X, eps=0.5, n_features=2, feature_range=(0, 1))
+
+    assert all(len(rows) <= 2 for rows in changed(X, X_adv))
+    assert np.all((X_adv >= 0) & (X_adv <= 1))
+    assert np.all((X - 0.5 <= X_adv) & (X_adv <= X + 0.5))
+    for x, x_adv in zip(X, X_adv):
+        attack = lp_relaxation(model, x, 0.5, k=2).attack
+        np.testing.assert_array_equal(x_adv, np.clip(attack, 0, 1))
+
+
+def test_relaxation_attack_moves_states_as_far_as_sampling():
+    """Check that the LP attack beats the typical random box corner."""
+    model = random_model(n=8, p=5, seed=7)
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((5, 5))
+    H0 = model.hidden_state(X, tol=1e-12)
+
+    X_adv = relaxation_attack(model, X, eps=0.3)
+
+    moved = np.sum((model.hidden_state(X_adv, tol=1e-12) - H0) ** 2, axis=1)
+    for x, h0, reached in zip(X, H0, moved):
+        corners = x + 0.3 * rng.choice([-1.0, 1.0], size=(200, 5))
+        sampled = np.sum((model.hidden_state(corners, tol=1e-12) - h0) ** 2, axis=1)
+        assert reached >= np.median(sampled)
+
+
+def test_relaxation_attack_reports_failed_rows():
+    """Check that rows without an optimal point are kept and reported once."""
+    model = random_model(n=4, p=3, seed=9)
+    X = np.random.default_rng(10).standard_normal((2, 3))
+    options = {"simplex_iteration_limit": 0, "presolve": "off"}
+
+    with pytest.warns(UserWarning, match="no optimal point for 2 of 2 rows"):
+        X_adv = relaxation_attack(model, X, eps=0.3, solver_options=options)
+    np.testing.assert_array_equal(X_adv, X)
+
+
+def test_relaxation_attack_bad_inputs():
+    """Check the errors for a bad method, a budget with the SDP, and tanh."""
+    model = random_model(n=3, p=2)
+    X = np.zeros((1, 2))
+    with pytest.raises(ValueError, match="method must be 'lp' or 'sdp'"):
+        relaxation_attack(model, X, eps=0.1, method="milp")
+    with pytest.raises(ValueError, match="only with method='lp'"):
+        relaxation_attack(model, X, eps=0.1, n_features=1, method="sdp")
+    with pytest.raises(ValueError, match="n_features must be an int"):
+        relaxation_attack(model, X, eps=0.1, n_features=0)
+    with pytest.raises(ValueError, match="activation='tanh'"):
+        relaxation_attack(random_model(n=3, p=2, activation="tanh"), X, eps=0.1)

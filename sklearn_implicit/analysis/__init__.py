@@ -9,6 +9,7 @@ and returns NumPy values. The relaxations import cvxpy only when called.
 from sklearn_implicit.analysis._attacks import (
     attack_success_rate,
     gradient_attack,
+    relaxation_attack,
     sensitivity_attack,
 )
 from sklearn_implicit.analysis._bounds import (
@@ -29,6 +30,7 @@ __all__ = [
     "lp_relaxation",
     "model_error_bound",
     "output_bounds",
+    "relaxation_attack",
     "rescale",
     "sdp_relaxation",
     "sensitivity_attack",

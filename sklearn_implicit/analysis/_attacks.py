@@ -1,16 +1,19 @@
 # Authors: The sklearn_implicit developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""Sparse adversarial attacks ranked by sensitivity or gradient (section 7.3.1).
+"""Adversarial attacks from the sensitivity, the gradient or a relaxation.
 
-Both attacks pick, for every input row, the features that a ranking marks as
-the most influential and replace each of them with a random value from its
-allowed interval: the box ``[x - eps, x + eps]``, cut down to
-``feature_range`` when one is given. They differ only in the ranking. The
-effect of an attack is measured by running the model on the returned inputs,
-with `attack_success_rate`.
+The ranked attacks of section 7.3.1 pick, for every input row, the features
+that a ranking marks as the most influential and replace each of them with a
+random value from its allowed interval: the box ``[x - eps, x + eps]``, cut
+down to ``feature_range`` when one is given. They differ only in the
+ranking. `relaxation_attack` instead takes, for every row, the optimal input
+of the LP or SDP relaxation of section 7.3.2. The effect of any attack is
+measured by running the model on the returned inputs, with
+`attack_success_rate`.
 """
 
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,6 +23,7 @@ from sklearn.utils.validation import column_or_1d
 
 from sklearn_implicit._solvers._gradient import model_gradients
 from sklearn_implicit.analysis._bounds import sensitivity_matrix
+from sklearn_implicit.analysis._relaxations import lp_relaxation, sdp_relaxation
 from sklearn_implicit.analysis._validation import (
     check_inputs,
     check_labels,
@@ -282,6 +286,133 @@ def gradient_attack(
 
     scores = np.abs(model_gradients(model, X, Y, loss).X)
     return _perturb(X, scores, k, eps, feature_range, random_state)
+
+
+def relaxation_attack(
+    model,
+    X,
+    *,
+    eps,
+    n_features=None,
+    method="lp",
+    feature_range=None,
+    solver=None,
+    solver_options=None,
+):
+    """Attack every row with the optimal input of a convex relaxation.
+
+    For every row ``x`` of ``X``, solves `lp_relaxation` (or
+    `sdp_relaxation`) of the largest squared state discrepancy
+    ``||h - h0||^2`` over the box ``[x - eps, x + eps]`` and returns the
+    attack it extracts from its optimal point (section 7.3.2 of the
+    reference). Unlike the ranked attacks, the perturbation is chosen for
+    the row at hand, in size and direction. With ``n_features`` the LP's
+    input set also limits the number of perturbed features, which gives a
+    sparse attack.
+
+    Parameters
+    ----------
+    model : ImplicitModel or fitted estimator
+        The implicit model, or a fitted implicit estimator, with a ReLU
+        activation (the LP also accepts the leaky ReLU).
+    X : array-like of shape (n_samples, n_features)
+        Inputs to attack, in the model's own input space.
+    eps : float or array-like of shape (n_features,)
+        Largest change of every input, one value for all or one per feature;
+        finite and non-negative.
+    n_features : int or float, default=None
+        Largest number of perturbed inputs per row: a count between 1 and the
+        number of features, or a fraction in ``(0, 1]`` of the features,
+        rounded up. None lets every input move. Only the LP supports it.
+    method : {"lp", "sdp"}, default="lp"
+        The relaxation to solve. The SDP bound is tighter, but its size
+        grows with ``(n_hidden + n_features) ** 2``: keep it to small models.
+    feature_range : tuple (min, max), default=None
+        Limits that every input must respect, such as ``(0, 1)`` for pixel
+        intensities; ``X`` must lie inside them. The relaxation itself does
+        not see them: its attack is clipped into them, which keeps it inside
+        the box and the budget.
+    solver : str, default=None
+        Name of the cvxpy solver passed to the relaxation; None keeps its
+        default.
+    solver_options : dict, default=None
+        Keyword arguments passed to the solver.
+
+    Returns
+    -------
+    X_adv : ndarray of shape (n_samples, n_features)
+        The perturbed inputs, each inside the box, ``feature_range`` and the
+        ``n_features`` budget.
+
+    Warns
+    -----
+    UserWarning
+        Once, when the solver gave no optimal point for some rows; those rows
+        are returned unchanged.
+
+    See Also
+    --------
+    lp_relaxation : The LP, its certified bound and its attack for one row.
+    sdp_relaxation : The SDP, likewise.
+    attack_success_rate : How often an attack changes a correct prediction.
+
+    Notes
+    -----
+    The attacks need no certificate, so the relaxations' own warnings about
+    uncertified bounds are not shown; a row counts as failed only when the
+    solver returned no point at all. The attacks are deterministic: no
+    random state is involved.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_implicit import ImplicitModel
+    >>> from sklearn_implicit.analysis import relaxation_attack
+    >>> model = ImplicitModel(A=[[0.5]], B=[[1.0, -1.0]], C=[[1.0]], D=[[0.0, 0.0]])
+    >>> relaxation_attack(model, np.array([[0.1, 0.0]]), eps=0.1)
+    array([[ 0.2, -0.1]])
+    """
+    model = check_model(model)
+    X = check_inputs(model, X)
+    if method not in ("lp", "sdp"):
+        raise ValueError(f"method must be 'lp' or 'sdp', got {method!r}.")
+    k = None
+    if n_features is not None:
+        if method == "sdp":
+            raise ValueError(
+                "n_features limits the attack only with method='lp'; the SDP "
+                "relaxation covers the whole box. Use n_features=None."
+            )
+        k = _check_n_features(n_features, X.shape[1])
+    check_radius(eps, X.shape[1])
+    low, high = _check_feature_range(feature_range, X)
+
+    X_adv = X.copy()
+    failed = 0
+    for i, x in enumerate(X):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            if method == "lp":
+                result = lp_relaxation(
+                    model, x, eps, k=k, solver=solver, solver_options=solver_options
+                )
+            else:
+                result = sdp_relaxation(
+                    model, x, eps, solver=solver, solver_options=solver_options
+                )
+        if result.status not in ("optimal", "optimal_inaccurate"):
+            failed += 1
+        X_adv[i] = np.clip(result.attack, low, high)
+
+    if failed:
+        warnings.warn(
+            f"The {method.upper()} relaxation gave no optimal point for {failed} "
+            f"of {X.shape[0]} rows, which are returned unchanged. Try another "
+            "solver= or adjust solver_options.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return X_adv
 
 
 def _predict_labels(estimator, model, X):

@@ -39,13 +39,16 @@ _NEGATIVE_SLOPE = {"relu": 0.0, "leaky_relu": LEAKY_SLOPE}
 # nominal equilibrium.
 _SIGN_MARGIN = 1e-9
 
-# Tighter gaps than the solvers' defaults, so that an "optimal" objective
-# is within about 1e-9 of the relaxation's optimum. SCS is a first-order
-# method and gets tight residuals when it is used.
-_DEFAULT_OPTIONS = {
-    "CLARABEL": {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9},
-    "SCS": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 100_000},
-}
+# The solves tried in turn, as (solver, options). Clarabel first with gaps
+# tighter than its defaults, then, as such gaps are not always reachable,
+# with looser ones; its duality-gap tolerance is added to the bound (see
+# `_gap_margin`). SCS, a first-order method, comes last, with tight residuals.
+_LP_ATTEMPTS = [("HIGHS", {})]
+_SDP_ATTEMPTS = [
+    ("CLARABEL", {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9}),
+    ("CLARABEL", {"tol_gap_abs": 1e-7, "tol_gap_rel": 1e-7}),
+    ("SCS", {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 100_000}),
+]
 
 
 def _check_row(model, x):
@@ -211,26 +214,36 @@ def _sdp_problem(model, x, radius, h0, lower, upper, chord):
     return cp.Problem(cp.Maximize(objective), constraints), h, u
 
 
-def _solve(problem, solvers, solver_options):
-    # Try the solvers in turn until one reports "optimal"; the user's options
-    # go to the first. Returns the solver used last and notes on the
-    # attempts that fell short.
+def _solve(problem, attempts, solver_options):
+    # Try the attempts in turn until one reports "optimal"; the user's
+    # options go to every attempt with the first attempt's solver. cvxpy's
+    # own warning about an inaccurate solution is left out: the notes
+    # returned with the last solver and its options say what fell short.
     import cvxpy as cp
 
     notes = []
-    for position, solver in enumerate(solvers):
-        options = dict(_DEFAULT_OPTIONS.get(solver, {}))
-        if position == 0:
+    for solver, defaults in attempts:
+        options = dict(defaults)
+        if solver == attempts[0][0]:
             options.update(solver_options or {})
         try:
-            problem.solve(solver=solver, **options)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Solution may be inaccurate")
+                problem.solve(solver=solver, **options)
         except cp.SolverError as exc:
             notes.append(f"{solver} failed ({exc})")
             continue
         if problem.status == cp.OPTIMAL:
             break
         notes.append(f"{solver} returned status {problem.status!r}")
-    return solver, notes
+    return solver, options, notes
+
+
+def _attempts(solver, defaults):
+    # The user's solver alone, with the house options when it has some.
+    if solver is None:
+        return defaults
+    return [(solver, next((o for s, o in defaults if s == solver), {}))]
 
 
 def _status(problem):
@@ -238,7 +251,18 @@ def _status(problem):
     return problem.status if problem.status is not None else "solver_error"
 
 
-def _certify(problem, solver, notes, name):
+def _gap_margin(solver, options, value):
+    # Clarabel stops once the primal and dual objectives are within
+    # tol_gap_abs + tol_gap_rel * |objective|; the dual objective bounds the
+    # optimum from above, so adding that gap keeps the bound sound.
+    if solver != "CLARABEL":
+        return 0.0
+    absolute = options.get("tol_gap_abs", 1e-8)
+    relative = options.get("tol_gap_rel", 1e-8)
+    return absolute + relative * abs(value)
+
+
+def _certify(problem, solver, options, notes, name):
     # The bound, and whether it certifies; warns when it does not. A value
     # that is not finite, or comes from a status without a solution, gives
     # the trivial bound inf.
@@ -260,7 +284,9 @@ def _certify(problem, solver, notes, name):
             UserWarning,
             stacklevel=3,
         )
-    return (float(value) if has_value else np.inf), certified
+    if not has_value:
+        return np.inf, certified
+    return float(value + _gap_margin(solver, options, value)), certified
 
 
 def _best_attack(model, x, radius, k, weights, h0, points):
@@ -303,9 +329,10 @@ def _keep_top_k(step, k):
 
 def _attack(x, radius, step, k):
     # A feasible input from the relaxed optimum: v clipped into [-1, 1],
-    # zero where the radius is zero, cut to k entries with k.
+    # zero where the radius is zero, cut to k entries with k. The final clip
+    # keeps x + radius * v inside [x - radius, x + radius] after rounding.
     step = np.where(radius > 0, np.clip(step, -1.0, 1.0), 0.0)
-    return x + radius * _keep_top_k(step, k)
+    return np.clip(x + radius * _keep_top_k(step, k), x - radius, x + radius)
 
 
 def _check_objective(objective, n_hidden):
@@ -456,9 +483,9 @@ def lp_relaxation(
         model, x, radius, k, linear, h0, lower, upper, chord
     )
 
-    solvers = [solver] if solver is not None else ["HIGHS"]
-    used, notes = _solve(problem, solvers, solver_options)
-    bound, certified = _certify(problem, used, notes, "LP")
+    attempts = _attempts(solver, _LP_ATTEMPTS)
+    used, options, notes = _solve(problem, attempts, solver_options)
+    bound, certified = _certify(problem, used, options, notes, "LP")
     points = []
     if _status(problem) in ("optimal", "optimal_inaccurate"):
         points = _optimal_points(problem, slack, h, v, used, solver_options)
@@ -489,11 +516,12 @@ def sdp_relaxation(model, x, eps, *, solver=None, solver_options=None):
     eps : float or array-like of shape (n_features,)
         Half-widths of the input box; features with radius 0 stay fixed.
     solver : str, default=None
-        Name of a cvxpy solver; None tries Clarabel, then SCS if Clarabel fails
-        or stops short of an optimal status.
+        Name of a cvxpy solver; None tries Clarabel with a duality-gap
+        tolerance of 1e-9, then of 1e-7, then SCS, until one reports an
+        optimal status.
     solver_options : dict, default=None
-        Keyword arguments passed to the solver, or to Clarabel when
-        ``solver`` is None.
+        Keyword arguments passed to the solver, or to both Clarabel attempts
+        when ``solver`` is None.
 
     Returns
     -------
@@ -532,9 +560,11 @@ def sdp_relaxation(model, x, eps, *, solver=None, solver_options=None):
     -----
     The program also keeps the linear constraints of the LP relaxation, and
     its objective is at most the chord objective of `lp_relaxation` at the
-    same state, so its bound never exceeds the LP bound with ``k=None``. The
-    matrix variable has size ``n_hidden + n_features + 1``, which limits the
-    SDP to small models.
+    same state, so its bound never exceeds the LP bound with ``k=None``.
+    Clarabel stops when its primal and dual objectives agree to its gap
+    tolerance; that tolerance is added to the reported bound, which keeps it
+    above the relaxation's optimum. The matrix variable has size
+    ``n_hidden + n_features + 1``, which limits the SDP to small models.
 
     Examples
     --------
@@ -555,9 +585,9 @@ def sdp_relaxation(model, x, eps, *, solver=None, solver_options=None):
     h0, lower, upper, chord = _nominal_box(model, x, radius, None)
     problem, h, u = _sdp_problem(model, x, radius, h0, lower, upper, chord)
 
-    solvers = [solver] if solver is not None else ["CLARABEL", "SCS"]
-    used, notes = _solve(problem, solvers, solver_options)
-    bound, certified = _certify(problem, used, notes, "SDP")
+    attempts = _attempts(solver, _SDP_ATTEMPTS)
+    used, options, notes = _solve(problem, attempts, solver_options)
+    bound, certified = _certify(problem, used, options, notes, "SDP")
     points = []
     if u.value is not None and h.value is not None:
         step = np.divide(u.value - x, radius, out=np.zeros_like(x), where=radius > 0)
