@@ -20,6 +20,7 @@ from sklearn_implicit.utils._compat import (
     Interval,
     StrOptions,
     _fit_context,
+    _num_samples,
 )
 
 # Settings of the default estimator: full-batch proximal steps without
@@ -175,7 +176,7 @@ class ImplicitFeatureSelector(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
         Estimator = ImplicitClassifier if classification else ImplicitRegressor
         return Estimator(
             **_DEFAULT_SETTINGS,
-            batch_size=max(X.shape[0], 1),
+            batch_size=max(_num_samples(X), 1),
             random_state=self.random_state,
         )
 
