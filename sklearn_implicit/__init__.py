@@ -8,7 +8,14 @@ where the hidden state ``h`` solves the equilibrium ``h = phi(A h + B x + b)``.
 
 from sklearn_implicit._implicit import ImplicitClassifier, ImplicitRegressor
 from sklearn_implicit._model import ImplicitModel
+from sklearn_implicit._selection import ImplicitFeatureSelector
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["ImplicitClassifier", "ImplicitModel", "ImplicitRegressor", "__version__"]
+__all__ = [
+    "ImplicitClassifier",
+    "ImplicitFeatureSelector",
+    "ImplicitModel",
+    "ImplicitRegressor",
+    "__version__",
+]

@@ -19,7 +19,12 @@ from sklearn_implicit._kernels._least_squares import ridge_on_states
 from sklearn_implicit._kernels._projection import project_inf_ball
 from sklearn_implicit._model import warn_unsettled, writable
 from sklearn_implicit._solvers._gradient import ParameterLayout, loss_and_gradient
-from sklearn_implicit._solvers._optimizers import AdamOptimizer, SGDOptimizer
+from sklearn_implicit._solvers._optimizers import (
+    AdamOptimizer,
+    FrankWolfeOptimizer,
+    SGDOptimizer,
+)
+from sklearn_implicit._solvers._penalties import Penalties
 from sklearn_implicit.utils._compat import Interval, StrOptions
 
 
@@ -34,8 +39,12 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
         "n_hidden": [Interval(Integral, 1, None, closed="left")],
         "kappa": [Interval(Real, 0, 1, closed="neither")],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "solver": [StrOptions({"adam", "sgd"})],
+        "solver": [StrOptions({"adam", "sgd", "frank_wolfe"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha_l1": [Interval(Real, 0, None, closed="left")],
+        "alpha_features": [Interval(Real, 0, None, closed="left")],
+        "alpha_states": [Interval(Real, 0, None, closed="left")],
+        "alpha_robust": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
@@ -67,6 +76,10 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
         activation,
         solver,
         alpha,
+        alpha_l1,
+        alpha_features,
+        alpha_states,
+        alpha_robust,
         batch_size,
         learning_rate_init,
         max_iter,
@@ -90,6 +103,10 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
+        self.alpha_l1 = alpha_l1
+        self.alpha_features = alpha_features
+        self.alpha_states = alpha_states
+        self.alpha_robust = alpha_robust
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.max_iter = max_iter
@@ -171,9 +188,39 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
                 self.beta_2,
                 self.epsilon,
             )
+        if self.solver == "frank_wolfe":
+            return FrankWolfeOptimizer(
+                self._layout,
+                self.kappa,
+                self.learning_rate_init,
+                self.beta_1,
+                self.beta_2,
+                self.epsilon,
+            )
         return SGDOptimizer(self._layout.size, self.learning_rate_init, self.momentum)
 
+    def _penalties(self, n_samples):
+        # The non-smooth penalties, per training row like alpha.
+        return Penalties(
+            self._layout,
+            l1=self.alpha_l1 / n_samples,
+            features=self.alpha_features / n_samples,
+            states=self.alpha_states / n_samples,
+            robust=self.alpha_robust / n_samples,
+        )
+
     def _fit(self, X, y, incremental, classes=None):
+        penalised = [
+            name
+            for name in ("alpha_l1", "alpha_features", "alpha_states", "alpha_robust")
+            if getattr(self, name) > 0
+        ]
+        if self.solver == "block" and penalised:
+            raise ValueError(
+                f"solver='block' sets C and D by ridge regression, which "
+                f"ignores {', '.join(penalised)}; use solver='adam' (or 'sgd', "
+                f"'frank_wolfe') with these penalties, or set them to 0."
+            )
         first_call = not hasattr(self, "_coef") or not (self.warm_start or incremental)
         X, y = self._validate_input(X, y, reset=first_call)
         Y = self._encode_targets(y, reset=first_call, classes=classes)
@@ -286,6 +333,7 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
         coef = self._coef
         grad = np.empty_like(coef)
         A = self._layout.unpack(coef)[0]
+        penalties = self._penalties(n_samples)
         order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
         total_loss = 0.0
         n_iter = np.zeros(2)
@@ -312,8 +360,13 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
                 # gradients, Adam and momentum leave C, D and d where they are.
                 for part in self._layout.output_slices:
                     grad[part] = 0.0
+            if penalties.active:
+                value += penalties.value(coef)
+                penalties.add_subgradient(coef, grad)
             _check_diverged(value, self.n_iter_ + 1)
             self._optimizer.step(coef, grad)
+            if penalties.active:
+                penalties.prox(coef, self._optimizer.steps())
             A[:] = project_inf_ball(A, self.kappa)
 
             if starts is not None:

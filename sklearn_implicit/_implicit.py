@@ -23,13 +23,58 @@ _COMMON_DOC = """
     activation : {"relu", "leaky_relu", "tanh", "sigmoid"}, default="relu"
         The componentwise map ``phi``.
     solver : {SOLVERS}, default="adam"
-        Stochastic optimizer; every step is followed by the exact projection
-        of ``A`` onto ``{||A||_inf <= kappa}``.{BLOCK}
+        Stochastic optimizer; every step is followed by the proximal steps
+        of the sparsity penalties, then the exact projection of ``A`` onto
+        ``{||A||_inf <= kappa}``. "frank_wolfe" updates ``A`` by the
+        conditional gradient step of the reference's section 6.2 instead:
+        towards the vertex of ``{||A||_inf <= kappa}`` that minimises the
+        linearised loss (per row, ``-kappa`` times the sign of the largest
+        gradient entry), with step size ``2 / (t + 2)`` at the ``t``-th
+        mini-batch step; ``A`` stays feasible by construction and gains at
+        most one nonzero per row and step. The other parameters take Adam
+        steps.{BLOCK}
     alpha : float, default={ALPHA}
         Strength of the L2 penalty on ``A, B, C, D``: the training objective
         is the sum of the per-sample losses plus ``alpha / 2`` times the
         squared norm of the weights, as in ridge regression, so that the
         penalty weighs less as the data grow.{ALPHA_NOTE}
+    alpha_l1 : float, default=0.0
+        Strength of the elementwise l1 penalty ``alpha_l1 * ||(A, B, C,
+        D)||_1`` (biases excluded), added to the objective like ``alpha``.
+        The training objective is, in full,
+        ``sum_i loss_i + alpha / 2 ||W||_2^2 + alpha_l1 ||W||_1 +
+        alpha_features * sum_j ||(B; D) e_j||_2 + alpha_states * sum_i
+        ||(A; C) e_i||_2 + alpha_robust * P(A, B, C, D)``, with ``W`` the
+        weights ``A, B, C, D``; ``loss_curve_`` reports it divided by the
+        number of training rows. The l1 and group penalties are applied by
+        their proximal maps after every optimizer step, so the zeros they
+        make are exact. The map is taken in the optimizer's metric: with
+        "adam", each parameter's step is Adam's own
+        ``rate / (sqrt(v) + epsilon)``, so that the fixed points of training
+        are stationary points of the penalised objective; with "sgd" it is
+        ``learning_rate_init`` (momentum makes this a heuristic); with
+        "frank_wolfe", ``A`` takes the step ``learning_rate_init``, a
+        heuristic.
+    alpha_features : float, default=0.0
+        Strength of the group penalty of the reference's eq. (5.1) on the
+        columns of the stacked ``(B; D)``, one group per input feature, with
+        Euclidean norms. Features whose group becomes exactly zero play no
+        part in the predictions: this is the deep feature selection of
+        section 5.1, used by `ImplicitFeatureSelector`.
+    alpha_states : float, default=0.0
+        Strength of the group penalty on the columns of the stacked
+        ``(A; C)``, one group per hidden state. A zero column ``i`` means
+        that neither another state nor an output reads state ``i``, which
+        can then be removed without changing any prediction (section 5.2).
+        Row groups of ``(A, B)`` would overlap these columns, whose exact
+        proximal map has no closed form, and are not offered.
+    alpha_robust : float, default=0.0
+        Strength of the robustness penalty of the reference's eq. (4.9),
+        ``P = (||B||_inf^2 + ||C||_inf^2) / (2 (1 - ||A||_inf)) +
+        ||D||_inf``, a convex bound on the Lipschitz constant of the model
+        in the infinity norm. It is non-smooth, a maximum over rows, and
+        enters training through a subgradient: the signs of the row of
+        largest absolute sum of each matrix. It makes no exact zeros.
     batch_size : int or "auto", default="auto"
         Rows per mini-batch; "auto" takes ``min(200, n_samples)``.
     learning_rate_init : float, default=1e-3
@@ -103,21 +148,27 @@ _REGRESSOR_DOC = _fill(
         the default suits any target scale; it is strong for a few hundred
         rows, where it keeps the model close to a ridge regression, and
         faint for tens of thousands. Lower it for targets known to be
-        smooth functions of the inputs.""",
-    SOLVERS='{"adam", "sgd", "block"}',
+        smooth functions of the inputs. All penalties act on the model
+        with standardised targets, before the scaling is folded into ``C``,
+        ``D`` and ``d``.""",
+    SOLVERS='{"adam", "sgd", "frank_wolfe", "block"}',
     BLOCK=""" "block" is the block-coordinate
         scheme of the reference's section 7.1: Adam steps on ``A, B, b``
         only, and after every epoch ``C, D, d`` set to their exact
         regularised least-squares values given the states. It suits small
-        data sets and smooth targets, and does not offer ``partial_fit``.""",
+        data sets and smooth targets, and does not offer ``partial_fit`` nor
+        the penalties other than ``alpha``.""",
 )
 _CLASSIFIER_DOC = _fill(
     _COMMON_DOC,
     KAPPA="0.2",
     ALPHA="0.5",
     ALPHA_NOTE="",
-    SOLVERS='{"adam", "sgd"}',
-    BLOCK="",
+    SOLVERS='{"adam", "sgd", "frank_wolfe"}',
+    BLOCK=""" The block-coordinate scheme of the
+        regressor is not offered: its closed-form step is a least-squares
+        fit, which is not the cross-entropy minimiser for class
+        scores.""",
 )
 
 
@@ -166,7 +217,7 @@ class ImplicitRegressor(RegressorMixin, _BaseImplicit):
     _loss = "squared_error"
     _parameter_constraints: dict = {
         **_BaseImplicit._parameter_constraints,
-        "solver": [StrOptions({"adam", "sgd", "block"})],
+        "solver": [StrOptions({"adam", "sgd", "frank_wolfe", "block"})],
     }
 
     def __init__(
@@ -177,6 +228,10 @@ class ImplicitRegressor(RegressorMixin, _BaseImplicit):
         activation="relu",
         solver="adam",
         alpha=30.0,
+        alpha_l1=0.0,
+        alpha_features=0.0,
+        alpha_states=0.0,
+        alpha_robust=0.0,
         batch_size="auto",
         learning_rate_init=1e-3,
         max_iter=500,
@@ -201,6 +256,10 @@ class ImplicitRegressor(RegressorMixin, _BaseImplicit):
             activation=activation,
             solver=solver,
             alpha=alpha,
+            alpha_l1=alpha_l1,
+            alpha_features=alpha_features,
+            alpha_states=alpha_states,
+            alpha_robust=alpha_robust,
             batch_size=batch_size,
             learning_rate_init=learning_rate_init,
             max_iter=max_iter,
@@ -380,6 +439,10 @@ class ImplicitClassifier(ClassifierMixin, _BaseImplicit):
         activation="relu",
         solver="adam",
         alpha=0.5,
+        alpha_l1=0.0,
+        alpha_features=0.0,
+        alpha_states=0.0,
+        alpha_robust=0.0,
         batch_size="auto",
         learning_rate_init=1e-3,
         max_iter=500,
@@ -404,6 +467,10 @@ class ImplicitClassifier(ClassifierMixin, _BaseImplicit):
             activation=activation,
             solver=solver,
             alpha=alpha,
+            alpha_l1=alpha_l1,
+            alpha_features=alpha_features,
+            alpha_states=alpha_states,
+            alpha_robust=alpha_robust,
             batch_size=batch_size,
             learning_rate_init=learning_rate_init,
             max_iter=max_iter,

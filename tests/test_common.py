@@ -4,9 +4,24 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_implicit import ImplicitClassifier, ImplicitRegressor
+from sklearn_implicit import (
+    ImplicitClassifier,
+    ImplicitFeatureSelector,
+    ImplicitRegressor,
+)
 
-ESTIMATORS = [ImplicitRegressor(), ImplicitClassifier()]
+ESTIMATORS = [
+    ImplicitRegressor(),
+    ImplicitClassifier(),
+    ImplicitClassifier(
+        n_hidden=20,
+        learning_rate_init=0.01,
+        alpha_l1=0.1,
+        alpha_features=1.0,
+        alpha_states=1.0,
+    ),
+    ImplicitFeatureSelector(),
+]
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda estimator: {})

@@ -30,6 +30,10 @@ class SGDOptimizer:
         self.velocity -= self.learning_rate * grad
         coef += self.velocity
 
+    def steps(self):
+        """Per-parameter steps, for a proximal step after ``step``."""
+        return np.full(self.velocity.shape, self.learning_rate)
+
 
 class AdamOptimizer:
     """Adam (Kingma and Ba, 2015), with bias-corrected moment estimates.
@@ -57,7 +61,7 @@ class AdamOptimizer:
     def step(self, coef, grad):
         """Update ``coef`` in place with the gradient ``grad``."""
         self.t += 1
-        rate = (
+        self.rate = (
             self.learning_rate
             * np.sqrt(1 - self.beta_2**self.t)
             / (1 - self.beta_1**self.t)
@@ -67,8 +71,73 @@ class AdamOptimizer:
             grad,
             self.first,
             self.second,
-            rate,
+            self.rate,
             self.beta_1,
             self.beta_2,
             self.epsilon,
         )
+
+    def steps(self):
+        """Per-parameter steps of the last update, ``rate / (sqrt(v) + eps)``.
+
+        Adam moved each parameter by its step times the first moment: a
+        gradient step in a diagonal metric, in which a proximal step then
+        keeps the fixed points of the penalised objective.
+        """
+        return self.rate / (np.sqrt(self.second) + self.epsilon)
+
+
+class FrankWolfeOptimizer:
+    """Conditional gradient on ``A``, Adam on every other parameter.
+
+    The step on ``A`` moves towards the vertex of ``{||A||_inf <= kappa}``
+    that minimises the linear model of the loss (section 6.2 of the
+    reference): in each row, ``-kappa`` times the sign of the gradient entry
+    of largest magnitude, and zeros elsewhere. With the step size
+    ``2 / (t + 2)`` of the ``t``-th step (counted from 0), ``A`` is a convex
+    combination of such vertices, so it stays feasible without projection,
+    and after ``t`` steps from ``A = 0`` each row has at most ``t`` nonzero
+    entries.
+
+    Parameters
+    ----------
+    layout : ParameterLayout
+        Where ``A`` sits in the flat parameters.
+    kappa : float
+        Radius of the feasible set.
+    learning_rate : float
+    beta_1, beta_2 : float
+    epsilon : float
+        Settings of the Adam steps on the other parameters.
+    """
+
+    def __init__(self, layout, kappa, learning_rate, beta_1, beta_2, epsilon):
+        self.slice = layout.slices[0]
+        self.n_hidden = layout.dimensions[0]
+        self.kappa = kappa
+        self.learning_rate = learning_rate
+        self.adam = AdamOptimizer(layout.size, learning_rate, beta_1, beta_2, epsilon)
+        self.t = 0
+
+    def step(self, coef, grad):
+        """Update ``coef`` in place with the gradient ``grad``."""
+        n = self.n_hidden
+        A = coef[self.slice].reshape(n, n)
+        G = grad[self.slice].reshape(n, n).copy()
+        grad[self.slice] = 0.0
+        self.adam.step(coef, grad)
+
+        columns = np.argmax(np.abs(G), axis=1)
+        rows = np.arange(n)
+        vertex = np.zeros((n, n))
+        vertex[rows, columns] = -self.kappa * np.sign(G[rows, columns])
+        gamma = 2.0 / (self.t + 2.0)
+        A *= 1.0 - gamma
+        A += gamma * vertex
+        self.t += 1
+
+    def steps(self):
+        """Per-parameter steps: Adam's, and the learning rate on ``A``."""
+        steps = self.adam.steps()
+        steps[self.slice] = self.learning_rate
+        return steps
