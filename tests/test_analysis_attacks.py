@@ -348,8 +348,16 @@ def test_attack_bad_inputs():
         ValueError, match="labels the model does not predict, such as 3"
     ):
         gradient_attack(model, X, [0, 1, 3, 0], eps=0.1)
-    with pytest.raises(ValueError, match="y must have shape \\(4,\\) or \\(4, 3\\)"):
+    with pytest.raises(ValueError, match="y must have shape \\(4, 3\\) for loss="):
         gradient_attack(model, X, y, eps=0.1, loss="squared_error")
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        gradient_attack(
+            model, X, np.full((4, 3), np.nan), eps=0.1, loss="squared_error"
+        )
+    with pytest.raises(ValueError, match="one output per class"):
+        gradient_attack(random_model(q=1), X, [0, 0, 0, 0], eps=0.1, loss="log_loss")
+    with pytest.raises(ValueError, match="labels the model does not predict"):
+        attack_success_rate(model, X, [7, 7, 7, 0], X)
     with pytest.raises(NotFittedError):
         sensitivity_attack(ImplicitClassifier(), X, eps=0.1)
     with pytest.raises(NotFittedError):

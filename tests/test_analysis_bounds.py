@@ -141,7 +141,7 @@ def test_bounds_hold_on_random_perturbations(activation, size, k):
     assert_below(Y, outputs.upper[:, None])
 
     targets = rng.standard_normal((m, model.n_outputs))
-    squared = worst_case_loss(model, X0, targets, eps, k=k)
+    squared = worst_case_loss(model, X0, targets, eps, k=k, loss="squared_error")
     assert_below(squared_loss(Y, targets[:, None]), squared.upper[:, None])
     labels = rng.integers(model.n_outputs, size=m)
     log_loss = worst_case_loss(model, X0, labels, eps, loss="log_loss", k=k)
@@ -209,7 +209,9 @@ def test_bounds_hold_against_gradient_ascent(activation, size):
     best, _ = ascend(
         lambda X: squared_loss(model.predict(X, **SOLVE), targets), X0, eps, rng
     )
-    assert_below(best, worst_case_loss(model, X0, targets, eps).upper)
+    assert_below(
+        best, worst_case_loss(model, X0, targets, eps, loss="squared_error").upper
+    )
     labels = rng.integers(q, size=m)
     best, _ = ascend(
         lambda X: cross_entropy(model.predict(X, **SOLVE), labels), X0, eps, rng
@@ -300,7 +302,7 @@ def test_bounds_are_attained_by_monotone_models(activation, seed):
     np.testing.assert_allclose(outputs.lower, Y[-1], rtol=1e-10)
 
     target = Y[0] - 100.0
-    losses = worst_case_loss(model, X0, target, eps)
+    losses = worst_case_loss(model, X0, target, eps, loss="squared_error")
     np.testing.assert_allclose(losses.upper, squared_loss(Y[1], target), rtol=1e-10)
     ratio = np.abs(model.predict(X0 + 0.2, **SOLVE) - Y[0]).max(axis=1) / 0.2
     np.testing.assert_allclose(ratio, sensitivity_matrix(model).sum(axis=1).max())
@@ -554,9 +556,10 @@ def test_bounds_check_inputs_and_radius(function):
     model = random_model(4, 3, 2, "relu", seed=13)
     X, eps = np.ones((2, 3)), np.array([0.1, 0.2, 0.3])
     extra = (np.zeros((2, 2)),) if function is worst_case_loss else ()
+    options = {"loss": "squared_error"} if function is worst_case_loss else {}
 
     def call(X=X, eps=eps, **kwargs):
-        return function(model, X, *extra, eps, **kwargs)
+        return function(model, X, *extra, eps, **options, **kwargs)
 
     call()
     np.testing.assert_array_equal(X, np.ones((2, 3)))
@@ -571,22 +574,29 @@ def test_bounds_check_inputs_and_radius(function):
         call(eps=[0.1, np.nan, 0.1])
     with pytest.raises(ValueError, match=r"eps must be a scalar or have shape \(3,\)"):
         call(eps=[0.1, 0.2])
-    with pytest.raises(ValueError, match="k == 0, must be >= 1"):
-        call(k=0)
-    with pytest.raises(TypeError, match="k must be an instance of int"):
-        call(k=1.5)
+    for k in [0, 4, 1.5, True]:
+        with pytest.raises(ValueError, match=r"k must be None or an int in \[1, 3\]"):
+            call(k=k)
 
 
 def test_worst_case_loss_checks_targets_and_loss():
     """Check the errors for bad targets, labels and loss names."""
     model = random_model(4, 3, 2, "relu", seed=14)
     X = np.zeros((2, 3))
-    with pytest.raises(ValueError, match="loss must be one of"):
+    with pytest.raises(ValueError, match="loss must be 'auto', 'squared_error' or"):
         worst_case_loss(model, X, [0, 1], 0.1, loss="hinge")
-    with pytest.raises(ValueError, match=r"y must have shape \(2,\) or \(2, 2\)"):
-        worst_case_loss(model, X, [0.0, 1.0], 0.1)
+    squared = {"loss": "squared_error"}
+    with pytest.raises(ValueError, match=r"y must have shape \(2, 2\) for loss="):
+        worst_case_loss(model, X, [0.0, 1.0], 0.1, **squared)
     with pytest.raises(ValueError, match=r"y must have shape"):
-        worst_case_loss(model, X, np.zeros((3, 2)), 0.1)
+        worst_case_loss(model, X, np.zeros((3, 2)), 0.1, **squared)
+    with pytest.raises(ValueError, match="y must hold real targets"):
+        worst_case_loss(model, X, ["a", "b"], 0.1, **squared)
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        worst_case_loss(model, X, [[0.0, np.nan], [1.0, 1.0]], 0.1, **squared)
+    one_output = ImplicitModel([[0.0]], [[1.0, 0.0, 0.0]], [[1.0]], [[0.0, 0.0, 0.0]])
+    with pytest.raises(ValueError, match="needs a model with one output per class"):
+        worst_case_loss(one_output, X, [0, 0], 0.1, loss="log_loss")
     with pytest.raises(ValueError, match="labels the model does not predict"):
         worst_case_loss(model, X, [0, 2], 0.1, loss="log_loss")
     with pytest.raises(ValueError, match="y has 3 labels, but X has 2 rows"):

@@ -17,9 +17,8 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import is_classifier, is_regressor
+from sklearn.base import is_classifier
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import column_or_1d
 
 from sklearn_implicit._solvers._gradient import model_gradients
 from sklearn_implicit.analysis._bounds import sensitivity_matrix
@@ -27,8 +26,10 @@ from sklearn_implicit.analysis._relaxations import lp_relaxation, sdp_relaxation
 from sklearn_implicit.analysis._validation import (
     check_inputs,
     check_labels,
+    check_loss,
     check_model,
     check_radius,
+    check_targets,
 )
 
 
@@ -167,8 +168,8 @@ def sensitivity_attack(
     >>> sensitivity_attack(model, X, eps=0.5, n_features=1, random_state=0)
     array([[0.       , 0.       , 0.0488135]])
     """
-    model = check_model(model)
-    X = check_inputs(model, X)
+    estimator, model = model, check_model(model)
+    X = check_inputs(model, X, estimator=estimator)
     k = _check_n_features(n_features, X.shape[1])
     if target not in ("predicted", "total"):
         raise ValueError(f"target must be 'predicted' or 'total', got {target!r}.")
@@ -224,8 +225,9 @@ def gradient_attack(
         intensities; ``X`` must lie inside them. None for no limits.
     loss : {"auto", "log_loss", "squared_error"}, default="auto"
         The loss to differentiate: the softmax cross-entropy of the outputs,
-        or half the squared error. "auto" takes the squared error for a
-        regressor and the log loss otherwise.
+        or half the squared error. "auto" takes the log loss for a classifier
+        and the squared error for a regressor; for an `ImplicitModel`, the
+        log loss if it has several outputs, else the squared error.
     random_state : int, RandomState instance or None, default=None
         Seeds the random values.
 
@@ -258,31 +260,11 @@ def gradient_attack(
     >>> gradient_attack(model, X, [0], eps=0.5, n_features=1, random_state=0)
     array([[1.       , 1.       , 1.0488135]])
     """
-    estimator = model
-    model = check_model(model)
-    X = check_inputs(model, X)
+    estimator, model = model, check_model(model)
+    X = check_inputs(model, X, estimator=estimator)
     k = _check_n_features(n_features, X.shape[1])
-    if loss not in ("auto", "log_loss", "squared_error"):
-        raise ValueError(
-            f"loss must be 'auto', 'log_loss' or 'squared_error', got {loss!r}."
-        )
-    if loss == "auto":
-        regressor = estimator is not model and is_regressor(estimator)
-        loss = "squared_error" if regressor else "log_loss"
-
-    if loss == "log_loss":
-        Y = np.zeros((X.shape[0], model.n_outputs))
-        Y[
-            np.arange(X.shape[0]), check_labels(estimator, y, len(X), model.n_outputs)
-        ] = 1
-    else:
-        Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-        if Y.shape != (X.shape[0], model.n_outputs):
-            raise ValueError(
-                f"y must have shape ({X.shape[0]},) or ({X.shape[0]}, "
-                f"{model.n_outputs}) for the squared error, got "
-                f"{np.shape(y)}."
-            )
+    loss = check_loss(estimator, model, loss)
+    Y = check_targets(estimator, model, y, X.shape[0], loss)
 
     scores = np.abs(model_gradients(model, X, Y, loss).X)
     return _perturb(X, scores, k, eps, feature_range, random_state)
@@ -372,8 +354,8 @@ def relaxation_attack(
     >>> relaxation_attack(model, np.array([[0.1, 0.0]]), eps=0.1)
     array([[ 0.2, -0.1]])
     """
-    model = check_model(model)
-    X = check_inputs(model, X)
+    estimator, model = model, check_model(model)
+    X = check_inputs(model, X, estimator=estimator)
     if method not in ("lp", "sdp"):
         raise ValueError(f"method must be 'lp' or 'sdp', got {method!r}.")
     k = None
@@ -415,12 +397,14 @@ def relaxation_attack(
     return X_adv
 
 
-def _predict_labels(estimator, model, X):
-    # The labels the model itself predicts: the estimator's predict, or the
-    # index of the largest output of an ImplicitModel.
+def _predicted_outputs(estimator, model, X):
+    # Index of the largest output of every row: the class that the
+    # estimator's predict returns, solved with the estimator's own
+    # tolerances, or the output index for an ImplicitModel.
     if estimator is model:
         return model.predict(X).argmax(axis=1)
-    return estimator.predict(X)
+    tol, max_iter = estimator.fixed_point_tol, estimator.fixed_point_max_iter
+    return model.predict(X, tol=tol, max_iter=max_iter).argmax(axis=1)
 
 
 def attack_success_rate(model, X, y, X_adv):
@@ -484,20 +468,18 @@ def attack_success_rate(model, X, y, X_adv):
             "attack_success_rate needs a model with one output per class, "
             "but this model has a single output."
         )
-    X = check_inputs(model, X)
-    X_adv = check_inputs(model, X_adv, name="X_adv")
+    X = check_inputs(model, X, estimator=estimator)
+    X_adv = check_inputs(model, X_adv, name="X_adv", estimator=estimator)
     if X_adv.shape != X.shape:
         raise ValueError(
             f"X_adv must have the shape of X, {X.shape}, got {X_adv.shape}."
         )
-    y = column_or_1d(y)
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"y has {y.shape[0]} labels, but X has {X.shape[0]} rows.")
+    labels = check_labels(estimator, y, X.shape[0], model.n_outputs)
 
-    correct = _predict_labels(estimator, model, X) == y
+    correct = _predicted_outputs(estimator, model, X) == labels
     if not correct.any():
         raise ValueError(
             "No row of X is classified correctly, so the success rate is undefined."
         )
-    fooled = _predict_labels(estimator, model, X_adv[correct]) != y[correct]
+    fooled = _predicted_outputs(estimator, model, X_adv[correct]) != labels[correct]
     return float(fooled.mean())

@@ -2,21 +2,21 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Closed-form robustness bounds of an implicit model (paper, section 4)."""
 
-from numbers import Integral
-
 import numpy as np
 from scipy import linalg
 from scipy.special import expit, logsumexp
-from sklearn.utils import Bunch, check_array, check_scalar
+from sklearn.utils import Bunch
 
 from sklearn_implicit._kernels._equilibrium import LEAKY_SLOPE
 from sklearn_implicit._model import perron_frobenius
 from sklearn_implicit.analysis._validation import (
     check_blocks,
     check_inputs,
-    check_labels,
+    check_k,
+    check_loss,
     check_model,
     check_radius,
+    check_targets,
     lipschitz_constant,
 )
 
@@ -31,8 +31,6 @@ _SOLVE = {"tol": 1e-12, "max_iter": 10_000}
 # Theorem 4.1 half-width. Every sweep gives a valid box; more only tighten it.
 _MAX_SWEEPS = 100
 _SWEEP_TOL = 1e-9
-
-_LOSSES = ("squared_error", "log_loss")
 
 
 def _induced_norm(M, norm):
@@ -194,16 +192,21 @@ def state_radius(model, radius, k=None):
     N_A = np.abs(model.A)
     contraction_gap(gamma * N_A)
 
-    weighted = np.abs(model.B) * radius
-    drive = weighted.sum(axis=1) if k is None else _top_k_sum(weighted, k)
-    return linalg.solve(np.eye(model.n_hidden) - gamma * N_A, gamma * drive)
+    with np.errstate(over="ignore"):
+        weighted = np.abs(model.B) * radius
+        drive = weighted.sum(axis=1) if k is None else _top_k_sum(weighted, k)
+    _check_finite(drive)
+    sigma = linalg.solve(np.eye(model.n_hidden) - gamma * N_A, gamma * drive)
+    _check_finite(sigma)
+    return sigma
 
 
-def _check_k(k):
-    # The largest number of perturbed features, or None for no limit.
-    if k is None:
-        return None
-    return check_scalar(k, "k", Integral, min_val=1)
+def _check_finite(radius):
+    # Half-widths that overflowed float64 bound nothing.
+    if not np.all(np.isfinite(radius)):
+        raise ValueError(
+            "eps is too large for this model: the bounds overflow float64."
+        )
 
 
 def _activate(Z, activation):
@@ -309,10 +312,10 @@ def state_bounds(model, X, eps, *, k=None):
     >>> bounds.radius, bounds.norm_bound
     (array([1.]), 1.0)
     """
-    model = check_model(model)
-    X = check_inputs(model, X)
+    estimator, model = model, check_model(model)
+    X = check_inputs(model, X, estimator=estimator)
     radius = check_radius(eps, model.n_features_in)
-    k = _check_k(k)
+    k = check_k(k, model.n_features_in)
 
     gamma = lipschitz_constant(model)
     state_half_width = state_radius(model, radius, k)
@@ -396,8 +399,11 @@ def interval_iteration(model, X, lower, upper, drive_radius):
 def _output_radius(model, radius, k):
     # Half-widths of the output box: S radius, or with k the sum of the k
     # largest entries of every row of S diag(radius).
-    weighted = sensitivity_matrix(model) * radius
-    return weighted.sum(axis=1) if k is None else _top_k_sum(weighted, k)
+    with np.errstate(over="ignore"):
+        weighted = sensitivity_matrix(model) * radius
+        sigma = weighted.sum(axis=1) if k is None else _top_k_sum(weighted, k)
+    _check_finite(sigma)
+    return sigma
 
 
 def output_bounds(model, X, eps, *, k=None):
@@ -461,10 +467,10 @@ def output_bounds(model, X, eps, *, k=None):
     >>> output_bounds(model, [[2.0, 0.0]], eps=0.25, k=1).radius
     array([1.25])
     """
-    model = check_model(model)
-    X = check_inputs(model, X)
+    estimator, model = model, check_model(model)
+    X = check_inputs(model, X, estimator=estimator)
     radius = check_radius(eps, model.n_features_in)
-    k = _check_k(k)
+    k = check_k(k, model.n_features_in)
 
     Y0 = model.predict(X, **_SOLVE)
     output_radius = _output_radius(model, radius, k)
@@ -532,20 +538,7 @@ def lipschitz_bound(model):
     return gain + _inf_norm(model.D)
 
 
-def _check_targets(y, shape):
-    # Real targets as an array of the outputs' shape (n_samples, n_outputs).
-    Y = check_array(y, dtype=np.float64, ensure_2d=False, input_name="y")
-    if Y.ndim == 1:
-        Y = Y[:, None]
-    if Y.shape != shape:
-        raise ValueError(
-            f"y must have shape ({shape[0]},) or {shape} for squared_error, "
-            f"got {np.shape(y)}."
-        )
-    return Y
-
-
-def worst_case_loss(model, X, y, eps, *, loss="squared_error", k=None):
+def worst_case_loss(model, X, y, eps, *, loss="auto", k=None):
     """Largest loss over a box around every input (section 4.4).
 
     For every row ``x0`` of ``X``, bounds the loss of the model's output on
@@ -569,10 +562,13 @@ def worst_case_loss(model, X, y, eps, *, loss="squared_error", k=None):
     eps : float or array-like of shape (n_features,)
         Half-width of the input box: one value for every feature, or one per
         feature. Must be finite and non-negative.
-    loss : {"squared_error", "log_loss"}, default="squared_error"
+    loss : {"auto", "squared_error", "log_loss"}, default="auto"
         ``"squared_error"`` is the squared error summed over outputs,
         ``||y - f(x)||_2^2``; ``"log_loss"`` is the softmax cross-entropy
-        (natural logarithm) of the outputs taken as logits.
+        (natural logarithm) of the outputs taken as logits. ``"auto"`` takes
+        the log loss for a classifier and the squared error for a regressor;
+        for an `ImplicitModel`, the log loss if it has several outputs, else
+        the squared error.
     k : int, default=None
         Largest number of features that may change; None lets every feature
         change.
@@ -609,24 +605,23 @@ def worst_case_loss(model, X, y, eps, *, loss="squared_error", k=None):
     >>> losses.nominal, losses.upper
     (array([0.25]), array([7.5625]))
     """
-    estimator = model
-    model = check_model(model)
-    X = check_inputs(model, X)
+    estimator, model = model, check_model(model)
+    X = check_inputs(model, X, estimator=estimator)
     radius = check_radius(eps, model.n_features_in)
-    k = _check_k(k)
-    if loss not in _LOSSES:
-        raise ValueError(f"loss must be one of {list(_LOSSES)}, got {loss!r}.")
+    k = check_k(k, model.n_features_in)
+    loss = check_loss(estimator, model, loss)
+    Y = check_targets(estimator, model, y, X.shape[0], loss)
 
     Y0 = model.predict(X, **_SOLVE)
     sigma = _output_radius(model, radius, k)
 
     if loss == "squared_error":
-        gap = np.abs(_check_targets(y, Y0.shape) - Y0)
+        gap = np.abs(Y - Y0)
         return Bunch(
             nominal=(gap**2).sum(axis=1), upper=((gap + sigma) ** 2).sum(axis=1)
         )
 
-    labels = check_labels(estimator, y, *Y0.shape)
+    labels = Y.argmax(axis=1)
     rows = np.arange(Y0.shape[0])
     worst = Y0 + sigma
     worst[rows, labels] = Y0[rows, labels] - sigma[labels]

@@ -148,10 +148,10 @@ def model_error_bound(
     >>> bound.state.round(12), bound.output.round(12)
     (array([[0.5]]), array([[1.]]))
     """
-    model = check_model(model)
+    estimator, model = model, check_model(model)
     if (perturbed_model is None) == (error is None):
         raise ValueError("Give exactly one of perturbed_model and error.")
-    X = check_inputs(model, X)
+    X = check_inputs(model, X, estimator=estimator)
     check_scalar(tol, "tol", Real, min_val=0, include_boundaries="neither")
     check_scalar(max_iter, "max_iter", Integral, min_val=1)
     gamma = lipschitz_constant(model)

@@ -12,7 +12,6 @@ cvxpy constraint objects does not depend on the sizes of the model.
 """
 
 import warnings
-from numbers import Integral
 
 import numpy as np
 from sklearn.utils import Bunch
@@ -26,6 +25,7 @@ from sklearn_implicit.analysis._bounds import (
 )
 from sklearn_implicit.analysis._validation import (
     check_inputs,
+    check_k,
     check_model,
     check_radius,
 )
@@ -51,12 +51,14 @@ _SDP_ATTEMPTS = [
 ]
 
 
-def _check_row(model, x):
-    # One input row, given as a 1-d array or as a single-row 2-d array.
-    array = np.asarray(x)
-    if array.ndim == 1:
-        array = array.reshape(1, -1)
-    row = check_inputs(model, array, name="x")
+def _check_row(model, x, estimator):
+    # One input row, given as a 1-d array or a pandas Series, or as a
+    # single-row 2-d array or data frame.
+    if hasattr(x, "to_frame"):
+        x = x.to_frame().T
+    elif not hasattr(x, "toarray") and np.ndim(x) == 1:
+        x = np.reshape(x, (1, -1))
+    row = check_inputs(model, x, name="x", estimator=estimator)
     if row.shape[0] != 1:
         raise ValueError(
             f"x must be a single input row of shape ({model.n_features_in},) or "
@@ -68,19 +70,11 @@ def _check_row(model, x):
 def _check_activation(model, allowed, method):
     if model.activation not in allowed:
         raise ValueError(
-            f"The {method} relaxation needs a piecewise-linear activation in "
-            f"{sorted(allowed)}, but the model uses activation="
-            f"{model.activation!r}. Use the closed-form bounds of section 4 for "
-            "smooth activations."
+            f"The {method} relaxation supports activation in {sorted(allowed)}, "
+            f"but the model uses activation={model.activation!r}. The "
+            "closed-form bounds (state_bounds, output_bounds) cover every "
+            "activation."
         )
-
-
-def _check_k(k):
-    if k is None:
-        return None
-    if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
-        raise ValueError(f"k must be None or a positive integer, got {k!r}.")
-    return int(k)
 
 
 def _nominal_box(model, x, radius, k):
@@ -169,7 +163,7 @@ def _optimal_points(problem, slack, h, v, solver, solver_options):
     )
     try:
         refined.solve(solver=solver, **(solver_options or {}))
-    except cp.SolverError:
+    except (cp.SolverError, ValueError):
         return points
     if refined.status == cp.OPTIMAL:
         points.append((np.asarray(v.value), np.asarray(h.value)))
@@ -230,7 +224,9 @@ def _solve(problem, attempts, solver_options):
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "Solution may be inaccurate")
                 problem.solve(solver=solver, **options)
-        except cp.SolverError as exc:
+        except (cp.SolverError, ValueError) as exc:
+            # cvxpy raises ValueError when a solver returns no usable point,
+            # as SCS or HiGHS do on badly scaled data.
             notes.append(f"{solver} failed ({exc})")
             continue
         if problem.status == cp.OPTIMAL:
@@ -241,8 +237,16 @@ def _solve(problem, attempts, solver_options):
 
 def _attempts(solver, defaults):
     # The user's solver alone, with the house options when it has some.
+    import cvxpy as cp
+
     if solver is None:
         return defaults
+    installed = cp.installed_solvers()
+    if solver not in installed:
+        raise ValueError(
+            f"solver={solver!r} is not an installed cvxpy solver; installed: "
+            f"{sorted(installed)}."
+        )
     return [(solver, next((o for s, o in defaults if s == solver), {}))]
 
 
@@ -466,11 +470,11 @@ def lp_relaxation(
     >>> round(result.discrepancy, 6)
     0.16
     """
-    model = check_model(model)
+    estimator, model = model, check_model(model)
     _check_activation(model, _NEGATIVE_SLOPE, "LP")
-    x = _check_row(model, x)
+    x = _check_row(model, x, estimator)
     radius = check_radius(eps, model.n_features_in)
-    k = _check_k(k)
+    k = check_k(k, model.n_features_in)
     weights = _check_objective(objective, model.n_hidden)
 
     h0, lower, upper, chord = _nominal_box(model, x, radius, k)
@@ -577,12 +581,19 @@ def sdp_relaxation(model, x, eps, *, solver=None, solver_options=None):
     >>> result.attack.round(6)
     array([ 0.2, -0.1])
     """
-    model = check_model(model)
+    estimator, model = model, check_model(model)
     _check_activation(model, ["relu"], "SDP")
-    x = _check_row(model, x)
+    x = _check_row(model, x, estimator)
     radius = check_radius(eps, model.n_features_in)
 
     h0, lower, upper, chord = _nominal_box(model, x, radius, None)
+    with np.errstate(over="ignore"):
+        products = np.concatenate([lower * upper, (x - radius) * (x + radius)])
+    if not np.all(np.isfinite(products)):
+        raise ValueError(
+            "eps is too large for the SDP relaxation: its quadratic constraints "
+            "overflow float64."
+        )
     problem, h, u = _sdp_problem(model, x, radius, h0, lower, upper, chord)
 
     attempts = _attempts(solver, _SDP_ATTEMPTS)

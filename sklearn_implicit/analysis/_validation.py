@@ -5,10 +5,12 @@
 from numbers import Integral
 
 import numpy as np
+from sklearn.base import is_classifier
 from sklearn.utils import check_array
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from sklearn_implicit._activations import ACTIVATIONS
+from sklearn_implicit._base import _BaseImplicit
 from sklearn_implicit._model import ImplicitModel
 
 
@@ -18,8 +20,8 @@ def check_model(model):
     Parameters
     ----------
     model : ImplicitModel or fitted estimator
-        An `ImplicitModel`, or an estimator whose fitted ``model_`` is one,
-        such as a fitted `ImplicitClassifier` or `ImplicitRegressor`.
+        An `ImplicitModel`, or a fitted `ImplicitClassifier` or
+        `ImplicitRegressor`, whose ``model_`` is one.
 
     Returns
     -------
@@ -27,27 +29,45 @@ def check_model(model):
     """
     if isinstance(model, ImplicitModel):
         return model
-    if not hasattr(model, "fit") or not hasattr(model, "get_params"):
-        raise TypeError(
-            "model must be an ImplicitModel or a fitted implicit estimator, got "
-            f"{type(model).__name__}."
+    if isinstance(model, _BaseImplicit):
+        check_is_fitted(model, "model_")
+        return model.model_
+    hint = ""
+    if hasattr(model, "steps"):
+        hint = (
+            " For a pipeline, pass its last step, pipe[-1], and inputs "
+            "transformed by the steps before it, pipe[:-1].transform(X)."
         )
-    check_is_fitted(model, "model_")
-    if not isinstance(model.model_, ImplicitModel):
-        raise TypeError(
-            f"{type(model).__name__}.model_ must be an ImplicitModel, got "
-            f"{type(model.model_).__name__}."
-        )
-    return model.model_
+    elif hasattr(model, "best_estimator_"):
+        hint = " For a search, pass its best_estimator_."
+    raise TypeError(
+        "model must be an ImplicitModel or a fitted ImplicitClassifier or "
+        f"ImplicitRegressor, got {type(model).__name__}.{hint}"
+    )
 
 
-def check_inputs(model, X, name="X"):
-    """Validate a batch of input rows against the model's number of features.
+def check_inputs(model, X, name="X", estimator=None):
+    """Validate a batch of input rows against the model.
 
-    Returns a float64 C-contiguous copy of ``X`` of shape (n_samples,
-    n_features); a single row given as a 1-d array is refused, as
-    scikit-learn refuses it.
+    Parameters
+    ----------
+    model : ImplicitModel
+    X : array-like of shape (n_samples, n_features)
+    name : str, default="X"
+        Name used in error messages.
+    estimator : ImplicitModel or fitted estimator, default=None
+        What the user passed as the model. A fitted estimator also checks
+        the feature names of ``X`` against those it was fitted with, as its
+        ``predict`` does.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        A float64 C-contiguous copy; a single row given as a 1-d array is
+        refused, as scikit-learn refuses it.
     """
+    if estimator is not None and not isinstance(estimator, ImplicitModel):
+        validate_data(estimator, X, reset=False, skip_check_array=True)
     X = check_array(X, dtype=np.float64, order="C", copy=True, input_name=name)
     if X.shape[1] != model.n_features_in:
         raise ValueError(
@@ -55,6 +75,29 @@ def check_inputs(model, X, name="X"):
             f"{model.n_features_in} features as input."
         )
     return X
+
+
+def check_k(k, n_features, name="k"):
+    """Return a limit on the number of perturbed features, or None.
+
+    Parameters
+    ----------
+    k : int or None
+        Must be an integer between 1 and ``n_features``; booleans are
+        refused.
+    n_features : int
+    name : str, default="k"
+        Name used in error messages.
+
+    Returns
+    -------
+    k : int or None
+    """
+    if k is None:
+        return None
+    if isinstance(k, Integral) and not isinstance(k, bool) and 1 <= k <= n_features:
+        return int(k)
+    raise ValueError(f"{name} must be None or an int in [1, {n_features}], got {k!r}.")
 
 
 def check_labels(estimator, y, n_samples, n_outputs):
@@ -91,6 +134,77 @@ def check_labels(estimator, y, n_samples, n_outputs):
             f"{y[unknown][0].tolist()!r}; expected one of {classes.tolist()!r}."
         )
     return indices
+
+
+def check_loss(estimator, model, loss):
+    """Resolve ``loss="auto"`` and check that the model can take the loss.
+
+    "auto" is the log loss for a fitted classifier, the squared error for a
+    fitted regressor, and for an `ImplicitModel`, which does not say what
+    its outputs are, the log loss when it has several outputs and the
+    squared error when it has one. The log loss needs one output per class.
+    """
+    if loss not in ("auto", "squared_error", "log_loss"):
+        raise ValueError(
+            f"loss must be 'auto', 'squared_error' or 'log_loss', got {loss!r}."
+        )
+    if loss == "auto":
+        if estimator is model:
+            classifier = model.n_outputs > 1
+        else:
+            classifier = is_classifier(estimator)
+        loss = "log_loss" if classifier else "squared_error"
+    if loss == "log_loss" and model.n_outputs < 2:
+        raise ValueError(
+            "loss='log_loss' needs a model with one output per class, but this "
+            "model has a single output. Use loss='squared_error'."
+        )
+    return loss
+
+
+def check_targets(estimator, model, y, n_samples, loss):
+    """Return the targets of a loss as an array of the model's outputs' shape.
+
+    Parameters
+    ----------
+    estimator : ImplicitModel or fitted estimator
+        What the user passed as the model.
+    model : ImplicitModel
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Real targets for the squared error; class labels for the log loss.
+    n_samples : int
+    loss : {"squared_error", "log_loss"}
+
+    Returns
+    -------
+    Y : ndarray of shape (n_samples, n_outputs)
+        The targets, or one-hot rows of the labels for the log loss.
+    """
+    n_outputs = model.n_outputs
+    if loss == "log_loss":
+        Y = np.zeros((n_samples, n_outputs))
+        Y[np.arange(n_samples), check_labels(estimator, y, n_samples, n_outputs)] = 1
+        return Y
+
+    try:
+        Y = check_array(y, dtype=np.float64, ensure_2d=False, input_name="y")
+    except ValueError as exc:
+        if "convert" not in str(exc):
+            raise
+        raise ValueError(
+            "y must hold real targets for loss='squared_error'; for class "
+            "labels use loss='log_loss'."
+        ) from exc
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    if Y.shape != (n_samples, n_outputs):
+        expected = f"({n_samples}, {n_outputs})"
+        if n_outputs == 1:
+            expected = f"({n_samples},) or {expected}"
+        raise ValueError(
+            f"y must have shape {expected} for loss='squared_error', got {np.shape(y)}."
+        )
+    return Y
 
 
 def check_radius(eps, n_features, name="eps"):
