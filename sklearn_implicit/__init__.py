@@ -6,9 +6,16 @@ An implicit model predicts ``y = C h + D x + d`` from an input row ``x``,
 where the hidden state ``h`` solves the equilibrium ``h = phi(A h + B x + b)``.
 """
 
+from sklearn_implicit._compression import ImplicitCompressor
 from sklearn_implicit._implicit import ImplicitClassifier, ImplicitRegressor
 from sklearn_implicit._model import ImplicitModel
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["ImplicitClassifier", "ImplicitModel", "ImplicitRegressor", "__version__"]
+__all__ = [
+    "ImplicitClassifier",
+    "ImplicitCompressor",
+    "ImplicitModel",
+    "ImplicitRegressor",
+    "__version__",
+]
