@@ -4,9 +4,14 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_implicit import ImplicitClassifier, ImplicitRegressor
+from sklearn_implicit import ImplicitClassifier, ImplicitCompressor, ImplicitRegressor
 
-ESTIMATORS = [ImplicitRegressor(), ImplicitClassifier()]
+ESTIMATORS = [
+    ImplicitRegressor(),
+    ImplicitClassifier(),
+    ImplicitCompressor(ImplicitClassifier(n_hidden=8, random_state=0), n_hidden=4),
+    ImplicitCompressor(ImplicitClassifier(n_hidden=8, random_state=0), rank=2),
+]
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda estimator: {})
