@@ -374,16 +374,18 @@ LOW_RANK_BLOCK = 256
 
 
 @njit(cache=True)
-def _iterate_low_rank(LT, R, drive, start, stop, activation, tol, max_iter, gain, out):
-    # Solve the rows start:stop of H = phi(Z L^T + drive), Z = H R; see
-    # `solve_low_rank`. `out` holds (H, n_iter, residual) for all rows.
-    H, n_iter, residual = out
-    m, n, k = stop - start, LT.shape[1], LT.shape[0]
+def _iterate_low_rank(
+    LT, R, drive, activation, tol, max_iter, gain, H, n_iter, residual
+):
+    # Solve the rows of one block, H = phi(Z L^T + drive) with Z = H R; see
+    # `solve_low_rank`. The results land in H, n_iter and residual, views of
+    # the block's rows.
+    m, n, k = drive.shape[0], LT.shape[1], LT.shape[0]
     W = np.zeros((m, n))
     Z = np.zeros((m, k))
     Z_next = np.empty((m, k))
     floor = np.zeros(m)
-    rows = np.arange(start, stop)
+    rows = np.arange(m)
 
     # W holds the active rows' states, compacted through `rows`; Z their
     # reduced states R^T h of the previous iteration.
@@ -419,6 +421,15 @@ def _iterate_low_rank(LT, R, drive, start, stop, activation, tol, max_iter, gain
         active = kept
         if active == 0:
             break
+
+
+@njit(cache=True)
+def _low_rank_gain(L, activation):
+    # g ||L||_inf, with g the activation's Lipschitz constant.
+    gain = 0.0
+    for i in range(L.shape[0]):
+        gain = max(gain, np.abs(L[i]).sum())
+    return 0.25 * gain if activation == 3 else gain
 
 
 @njit(cache=True)
@@ -463,20 +474,26 @@ def solve_low_rank(L, R, drive, activation, tol, max_iter):
         iteration: a bound on its relative equilibrium residual.
     """
     m, n = drive.shape
-    gain = 0.0
-    for i in range(n):
-        gain = max(gain, np.abs(L[i]).sum())
-    if activation == 3:
-        gain *= 0.25
-    LT = np.ascontiguousarray(L.T)
-    Rc = np.ascontiguousarray(R)
-    out = (np.empty((m, n)), np.zeros(m, dtype=np.int64), np.zeros(m))
+    gain = _low_rank_gain(L, activation)
+    LT, R = np.ascontiguousarray(L.T), np.ascontiguousarray(R)
+    H = np.empty((m, n))
+    n_iter = np.zeros(m, dtype=np.int64)
+    residual = np.zeros(m)
     for start in range(0, m, LOW_RANK_BLOCK):
-        stop = min(start + LOW_RANK_BLOCK, m)
+        block = slice(start, min(start + LOW_RANK_BLOCK, m))
         _iterate_low_rank(
-            LT, Rc, drive, start, stop, activation, tol, max_iter, gain, out
+            LT,
+            R,
+            drive[block],
+            activation,
+            tol,
+            max_iter,
+            gain,
+            H[block],
+            n_iter[block],
+            residual[block],
         )
-    return out
+    return H, n_iter, residual
 
 
 @njit(cache=True)
@@ -498,8 +515,30 @@ def predict_low_rank(L, R, B, C, D, b, d, X, activation, tol, max_iter):
         As in `predict`, with the iterations and residuals of
         `solve_low_rank`.
     """
-    drive = _affine(X, B, b)
-    H, n_iter, residual = solve_low_rank(L, R, drive, activation, tol, max_iter)
-    out = _affine(X, D, d)
-    out += np.dot(H, C.T)
+    m, n = X.shape[0], B.shape[0]
+    gain = _low_rank_gain(L, activation)
+    LT, R = np.ascontiguousarray(L.T), np.ascontiguousarray(R)
+    H = np.empty((m, n))
+    out = np.empty((m, C.shape[0]))
+    n_iter = np.zeros(m, dtype=np.int64)
+    residual = np.zeros(m)
+
+    # The drive and the outputs are formed block by block too, while the
+    # block's inputs and states are in cache.
+    for start in range(0, m, LOW_RANK_BLOCK):
+        block = slice(start, min(start + LOW_RANK_BLOCK, m))
+        drive = _affine(X[block], B, b)
+        _iterate_low_rank(
+            LT,
+            R,
+            drive,
+            activation,
+            tol,
+            max_iter,
+            gain,
+            H[block],
+            n_iter[block],
+            residual[block],
+        )
+        out[block] = _affine(X[block], D, d) + np.dot(H[block], C.T)
     return H, out, n_iter, residual
