@@ -14,6 +14,7 @@ from sklearn.base import (
     TransformerMixin,
     clone,
 )
+from sklearn.exceptions import NotFittedError
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -366,7 +367,13 @@ class ImplicitCompressor(
         """
         X = validate_data(self, X, dtype=np.float64, order="C")
         if self.prefit:
-            check_is_fitted(self.estimator)
+            try:
+                check_is_fitted(self.estimator)
+            except NotFittedError as exc:
+                raise NotFittedError(
+                    "With prefit=True, estimator must be fitted; call its fit "
+                    "first, or use prefit=False."
+                ) from exc
             estimator = copy.deepcopy(self.estimator)
         else:
             estimator = clone(self.estimator).fit(X, y)

@@ -305,7 +305,7 @@ def test_compressor_errors(fitted):
         ImplicitCompressor(classifier, prefit=True, n_hidden=20, rank=30).fit(X_train)
     with pytest.raises(InvalidParameterError, match="'rank' parameter"):
         ImplicitCompressor(classifier, prefit=True, rank=0).fit(X_train)
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="With prefit=True, estimator must"):
         ImplicitCompressor(ImplicitClassifier(), prefit=True).fit(X_train)
     with pytest.raises(TypeError, match="got LogisticRegression"):
         ImplicitCompressor(LogisticRegression()).fit(X_train, y_train)
