@@ -95,9 +95,10 @@ def test_solve_low_rank_rows_do_not_depend_on_batch():
     rng = np.random.default_rng(2)
     L, R = random_factors(20, 4, rng)
     drive = rng.standard_normal((600, 20))
+    assert 600 > 2 * LOW_RANK_BLOCK
 
     H, n_iter, _ = solve_low_rank(L, R, drive, 0, 1e-6, 1000)
-    rows = [0, 255, 256, 599]
+    rows = [0, LOW_RANK_BLOCK - 1, LOW_RANK_BLOCK, 599]
     H_rows, n_iter_rows, _ = solve_low_rank(L, R, drive[rows], 0, 1e-6, 1000)
 
     np.testing.assert_allclose(H_rows, H[rows], rtol=0, atol=1e-13)

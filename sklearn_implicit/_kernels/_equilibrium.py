@@ -370,7 +370,7 @@ def loss_gradient(
 
 # Rows per block of the low-rank solve. A block's states, pre-activations
 # and reduced states stay in the core's cache for all its iterations.
-LOW_RANK_BLOCK = 256
+LOW_RANK_BLOCK = 128
 
 
 @njit(cache=True)
