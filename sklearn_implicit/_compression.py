@@ -419,6 +419,12 @@ class ImplicitCompressor(
         mask, values = _redundant_states(model)
         b, d = model.b + model.A @ values, model.d + model.C @ values
         kept = np.flatnonzero(mask)
+        if kept.size == 0:
+            raise ValueError(
+                "The estimator's outputs do not depend on any of its hidden "
+                "states (section 5.2 removes them all); a linear model of the "
+                "inputs would do."
+            )
         if self.n_hidden is not None and kept.size > self.n_hidden:
             lipschitz = ACTIVATIONS[model.activation].lipschitz
             A, C = model.A[np.ix_(kept, kept)], model.C[:, kept]

@@ -329,3 +329,15 @@ def test_compressor_refuses_ill_posed_low_rank():
             ValueError, match="rank-1 approximation of A .* increase rank"
         ):
             ImplicitCompressor(regressor, prefit=True, rank=1).fit(np.ones((5, 2)))
+
+
+def test_compressor_refuses_a_model_without_useful_states():
+    """Check the error when section 5.2 removes every state."""
+    model = ImplicitModel(
+        np.zeros((3, 3)), np.ones((3, 2)), np.zeros((1, 3)), np.ones((1, 2))
+    )
+    regressor = ImplicitRegressor(n_hidden=3).fit(np.ones((5, 2)), np.arange(5.0))
+    regressor.model_ = model
+
+    with pytest.raises(ValueError, match="do not depend on any of its hidden"):
+        ImplicitCompressor(regressor, prefit=True).fit(np.ones((5, 2)))
