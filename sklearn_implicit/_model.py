@@ -238,6 +238,12 @@ class ImplicitModel:
         max_iter = check_scalar(max_iter, parameter, Integral, min_val=1)
         tol, max_iter = float(tol), int(max_iter)
         X = self._check_input(X)
+        H, out, n_iter, residual = self._equilibrium(X, tol, max_iter)
+        warn_unsettled(residual, tol, max_iter, parameter, stacklevel=stacklevel)
+        return H, out, n_iter
+
+    def _equilibrium(self, X, tol, max_iter):
+        # States, outputs, per-row iterations and residuals of the solve.
         code = ACTIVATIONS[self.activation].code
         if hasattr(X, "toarray"):
             drive = X @ self.B.T + self.b
@@ -251,8 +257,7 @@ class ImplicitModel:
             H, out, n_iter, residual = predict(
                 A, B, C, D, b, d, writable(X), H0, code, tol, max_iter
             )
-        warn_unsettled(residual, tol, max_iter, parameter, stacklevel=stacklevel)
-        return H, out, n_iter
+        return H, out, n_iter, residual
 
     def hidden_state(self, X, *, tol=1e-6, max_iter=1000, return_n_iter=False):
         """Solve the equilibrium equation for every row of ``X``.

@@ -6,6 +6,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_implicit import (
     ImplicitClassifier,
+    ImplicitCompressor,
     ImplicitFeatureSelector,
     ImplicitRegressor,
 )
@@ -21,6 +22,8 @@ ESTIMATORS = [
         alpha_states=1.0,
     ),
     ImplicitFeatureSelector(),
+    ImplicitCompressor(ImplicitClassifier(n_hidden=8, random_state=0), n_hidden=4),
+    ImplicitCompressor(ImplicitClassifier(n_hidden=8, random_state=0), rank=2),
 ]
 
 
