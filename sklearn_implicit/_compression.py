@@ -294,12 +294,11 @@ class ImplicitCompressor(
     The bounds compare the original model with the compressed one embedded
     in the original state space (removed states have zero columns in ``A``
     and ``C``; a low-rank ``A`` is ``L R^T`` on the kept states), so that
-    `sklearn_implicit.analysis.model_error_bound` applies; its state bound
-    needs ``lambda_pf(gamma |A'|) < 1`` for the compressed ``A'``. For the
-    outputs, ``y' - y = C' (h' - h) + (C' - C) h + (D' - D) x + (d' - d)``
-    gives ``|y' - y| <= |C'| |h' - h| + |(C' - C) h + (D' - D) x + (d' - d)|``,
-    which keeps the signs of the known second term and so stays small when
-    the output layer was refitted. For a classifier, a row keeps its
+    `sklearn_implicit.analysis.model_error_bound` applies; it needs
+    ``lambda_pf(gamma |A'|) < 1`` for the compressed ``A'``. Its output bound,
+    ``|y' - y| <= |C'| |h' - h| + |(C' - C) h + (D' - D) x + (d' - d)|``,
+    keeps the signs of the known second term and so stays small when the
+    output layer was refitted. For a classifier, a row keeps its
     predicted class whenever its margin between the two top scores exceeds
     the sum of the two largest output bounds.
 
@@ -408,7 +407,7 @@ class ImplicitCompressor(
             estimator.set_params(n_hidden=int(kept.size))
         self.estimator_ = estimator
 
-        bound = self._bound(X, H)
+        bound = self._bound(X)
         self.state_error_bound_ = bound.state.max(axis=0, initial=0.0)
         self.output_error_bound_ = bound.output.max(axis=0, initial=0.0)
         return self
@@ -478,19 +477,16 @@ class ImplicitCompressor(
             A, model.B, C, compressed.D, b, compressed.d, activation=model.activation
         )
 
-    def _bound(self, X, H):
+    def _bound(self, X):
         # Row-wise bounds on the kept states' and the outputs' changes.
-        original, embedded = self._original, self._embedded
-        state = model_error_bound(
-            original, X, embedded, tol=_TIGHT_TOL, max_iter=_TIGHT_MAX_ITER
-        ).state
-        known = (
-            H @ (embedded.C - original.C).T
-            + X @ (embedded.D - original.D).T
-            + (embedded.d - original.d)
+        bound = model_error_bound(
+            self._original,
+            X,
+            self._embedded,
+            tol=_TIGHT_TOL,
+            max_iter=_TIGHT_MAX_ITER,
         )
-        output = state @ np.abs(embedded.C).T + np.abs(known)
-        return Bunch(state=state[:, self.kept_states_], output=output)
+        return Bunch(state=bound.state[:, self.kept_states_], output=bound.output)
 
     def error_bound(self, X):
         """Bound the change that compression makes on the rows of ``X``.
@@ -514,8 +510,7 @@ class ImplicitCompressor(
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64, order="C")
-        H = self._original.hidden_state(X, tol=_TIGHT_TOL, max_iter=_TIGHT_MAX_ITER)
-        return self._bound(X, H)
+        return self._bound(X)
 
     def transform(self, X):
         """Return the compressed model's hidden states.

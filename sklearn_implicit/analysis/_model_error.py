@@ -112,7 +112,8 @@ def model_error_bound(
     ``|h' - h| <= gamma |A' (h' - h) + (A' - A) h + (B' - B) x + (b' - b)|``,
 
     hence ``delta <= gamma |A'| delta + gamma r`` for ``delta = |h' - h|`` and
-    ``r = |A' - A| |h| + |(B' - B) x + (b' - b)|``. When
+    ``r = |(A' - A) h + (B' - B) x + (b' - b)|``, which is known: it involves
+    only the computed state ``h``. When
     ``lambda_pf(gamma |A'|) < 1``, the matrix ``(I - gamma |A'|)^{-1}`` is the
     sum of the non-negative powers of ``gamma |A'|``; iterating the
     inequality then gives
@@ -126,7 +127,7 @@ def model_error_bound(
 
     which is Theorem 5.1 for ``gamma = 1``; the condition also makes every
     such ``A'`` well-posed. The outputs satisfy
-    ``|y' - y| <= |C'| |h' - h| + |C' - C| |h| + |(D' - D) x + (d' - d)|``,
+    ``|y' - y| <= |C'| |h' - h| + |(C' - C) h + (D' - D) x + (d' - d)|``,
     that is ``|C| |h' - h|`` when only ``A`` changes. The matrix
     ``I - gamma |A'|`` is factorised once and the factors serve every row.
     For a ReLU model with ``A >= 0``, ``A' - A = E >= 0``, ``B' = B``,
@@ -165,12 +166,13 @@ def model_error_bound(
     contraction_gap(M, name)
 
     H = model.hidden_state(X, tol=tol, max_iter=max_iter)
-    abs_H = np.abs(H)
     if perturbed_model is None:
-        drive = abs_H @ E.T
+        drive = np.abs(H) @ E.T
     else:
-        drive = abs_H @ np.abs(perturbed.A - model.A).T + np.abs(
-            X @ (perturbed.B - model.B).T + (perturbed.b - model.b)
+        drive = np.abs(
+            H @ (perturbed.A - model.A).T
+            + X @ (perturbed.B - model.B).T
+            + (perturbed.b - model.b)
         )
 
     factors = linalg.lu_factor(np.eye(model.n_hidden) - M)
@@ -179,9 +181,9 @@ def model_error_bound(
     if perturbed_model is None:
         output = state @ np.abs(model.C).T
     else:
-        output = (
-            state @ np.abs(perturbed.C).T
-            + abs_H @ np.abs(perturbed.C - model.C).T
-            + np.abs(X @ (perturbed.D - model.D).T + (perturbed.d - model.d))
+        output = state @ np.abs(perturbed.C).T + np.abs(
+            H @ (perturbed.C - model.C).T
+            + X @ (perturbed.D - model.D).T
+            + (perturbed.d - model.d)
         )
     return Bunch(state=state, output=output)
