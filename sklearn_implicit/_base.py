@@ -241,7 +241,14 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
                 "partial_fit continue. Fit with warm_start=False to start afresh."
             )
         if first_call or not incremental or not hasattr(self, "_optimizer"):
+            previous = None if first_call else getattr(self, "_optimizer", None)
             self._optimizer = self._make_optimizer()
+            if isinstance(previous, FrankWolfeOptimizer) and isinstance(
+                self._optimizer, FrankWolfeOptimizer
+            ):
+                # A warm start continues the conditional-gradient schedule:
+                # its first step, of size 1, would replace A by a vertex.
+                self._optimizer.t = previous.t
 
         early_stopping = self.early_stopping and not incremental
         if early_stopping:

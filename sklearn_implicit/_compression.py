@@ -230,9 +230,12 @@ class ImplicitCompressor(
     classifiers alike.
 
     The compressed estimator is `estimator_`; `transform` returns its hidden
-    states. The change from the original model is bounded with certainty on
-    the training rows (`state_error_bound_`, `output_error_bound_`) and on
-    any rows (`error_bound`).
+    states. The change from the original model is bounded on the training
+    rows (`state_error_bound_`, `output_error_bound_`) and on any rows
+    (`error_bound`). The bounds compare exact equilibria, computed for them
+    to a relative tolerance of 1e-10; predictions solved to the estimators'
+    own ``fixed_point_tol`` may differ from those by about that tolerance,
+    relative to the states, on top of the bound.
 
     Parameters
     ----------
@@ -364,6 +367,7 @@ class ImplicitCompressor(
         self : object
             The fitted compressor.
         """
+        X_user = X
         X = validate_data(self, X, dtype=np.float64, order="C")
         if self.prefit:
             try:
@@ -375,7 +379,8 @@ class ImplicitCompressor(
                 ) from exc
             estimator = copy.deepcopy(self.estimator)
         else:
-            estimator = clone(self.estimator).fit(X, y)
+            # The user's X, so that the estimator keeps its feature names.
+            estimator = clone(self.estimator).fit(X_user, y)
         model = _implicit_model(estimator)
         if model.n_features_in != X.shape[1]:
             raise ValueError(

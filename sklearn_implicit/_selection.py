@@ -45,11 +45,14 @@ def _parse_threshold(threshold, scores):
             "'mean', 'median', or a scaled one such as '1.5*mean'."
         )
     try:
-        scale = float(factor) if factor else 1.0
+        scale = float(factor) if "*" in threshold else 1.0
     except ValueError:
+        scale = np.nan
+    if not np.isfinite(scale):
         raise ValueError(
-            f"threshold={threshold!r} has a factor {factor!r} that is not a number."
-        ) from None
+            f"threshold={threshold!r} has a factor {factor!r} that is not a "
+            "finite number."
+        )
     return scale * float(references[reference](scores))
 
 
@@ -78,7 +81,8 @@ class ImplicitFeatureSelector(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
         Features whose score is at least the threshold are kept: a number,
         "mean" or "median" of the scores, or a scaled one such as
         "1.5*mean". None means "mean", or no threshold when
-        ``max_features`` is set.
+        ``max_features`` is set. A feature of score 0, which the model does
+        not use, is never kept.
     max_features : int or None, default=None
         Largest number of features to keep, those of highest score among
         the ones that reach the threshold.
@@ -247,7 +251,8 @@ class ImplicitFeatureSelector(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
 
     def _get_support_mask(self):
         check_is_fitted(self)
-        mask = self.scores_ >= self.threshold_
+        # A feature of score 0 plays no role in the model: never keep it.
+        mask = (self.scores_ >= self.threshold_) & (self.scores_ > 0)
         if self.max_features is not None:
             ranked = np.argsort(-self.scores_, kind="stable")
             top = np.zeros_like(mask)

@@ -341,3 +341,19 @@ def test_compressor_refuses_a_model_without_useful_states():
 
     with pytest.raises(ValueError, match="do not depend on any of its hidden"):
         ImplicitCompressor(regressor, prefit=True).fit(np.ones((5, 2)))
+
+
+def test_compressor_keeps_feature_names_of_the_estimator_it_fits():
+    """Check that prefit=False fits the estimator on the user's data frame."""
+    pd = pytest.importorskip("pandas")
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    X = pd.DataFrame(StandardScaler().fit_transform(X), columns=X.columns)
+    estimator = ImplicitClassifier(n_hidden=10, max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        compressor = ImplicitCompressor(estimator, n_hidden=5).fit(X, y)
+
+    np.testing.assert_array_equal(compressor.estimator_.feature_names_in_, X.columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compressor.estimator_.predict(X)

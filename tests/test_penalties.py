@@ -281,3 +281,27 @@ def test_negative_strengths_are_refused(name):
     """Check that a negative strength names the parameter."""
     with pytest.raises(ValueError, match=f"'{name}' parameter"):
         ImplicitClassifier(**{name: -1.0}).fit(X_SMALL, Y_SMALL)
+
+
+def test_frank_wolfe_warm_start_continues_the_step_schedule():
+    """Check that a warm-started fit moves A a little, not to a vertex."""
+    X, y = make_classification(n_samples=200, n_features=8, random_state=0)
+    estimator = ImplicitClassifier(
+        n_hidden=10, solver="frank_wolfe", max_iter=30, warm_start=True, random_state=0
+    )
+    fit_quietly(estimator, X, y)
+    A = estimator.model_.A.copy()
+
+    fit_quietly(estimator.set_params(max_iter=1, batch_size=200), X, y)
+
+    moved = np.abs(estimator.model_.A - A).max()
+    assert moved < 0.1 * np.abs(A).max()
+    assert np.count_nonzero(estimator.model_.A, axis=1).max() > 1
+
+
+def test_penalised_training_reports_divergence():
+    """Check that steps that overflow give a clear error, not a crash."""
+    X, y = make_classification(n_samples=100, n_features=5, random_state=0)
+    estimator = ImplicitClassifier(n_hidden=5, alpha_features=1.0, max_iter=5)
+    with pytest.raises(ValueError, match="Training diverged"):
+        fit_quietly(estimator, X * 1e150, y)

@@ -86,7 +86,7 @@ def test_sensitivity_importance_and_prefit(fitted):
 
 @pytest.mark.parametrize(
     "threshold, expected",
-    [(0.0, 10), ("median", 5), ("0.5*mean", None), (np.inf, 0)],
+    [(0.0, None), ("median", 5), ("0.5*mean", None), (np.inf, 0)],
 )
 def test_thresholds_in_select_from_model_vocabulary(fitted, threshold, expected):
     """Check numbers, "median" and scaled references as thresholds."""
@@ -98,6 +98,8 @@ def test_thresholds_in_select_from_model_vocabulary(fitted, threshold, expected)
     if threshold == "0.5*mean":
         assert selector.threshold_ == pytest.approx(0.5 * fitted.scores_.mean())
         expected = np.sum(fitted.scores_ >= selector.threshold_)
+    if threshold == 0.0:
+        expected = np.sum(fitted.scores_ > 0)
     assert kept == expected
 
 
@@ -137,7 +139,7 @@ def test_selector_in_a_pipeline():
     "params, error, message",
     [
         ({"threshold": "twice"}, ValueError, "threshold='twice' is not understood"),
-        ({"threshold": "x*mean"}, ValueError, "factor 'x' that is not a number"),
+        ({"threshold": "x*mean"}, ValueError, "factor 'x' that is not a finite number"),
         ({"max_features": 11}, ValueError, "max_features=11 exceeds the 10"),
         ({"importance": "gain"}, ValueError, "'importance' parameter"),
     ],
@@ -155,3 +157,19 @@ def test_estimator_without_an_implicit_model_is_refused():
 
     with pytest.raises(TypeError, match="no fitted attribute model_"):
         ImplicitFeatureSelector(LogisticRegression()).fit(X_SMALL, Y_SMALL)
+
+
+def test_selector_never_keeps_features_of_score_zero():
+    """Check that a threshold at or below 0 still drops unused features."""
+    selector = ImplicitFeatureSelector(random_state=0, threshold=0.0)
+    selector.fit(X_SMALL, Y_SMALL)
+    assert np.any(selector.scores_ == 0)
+    np.testing.assert_array_equal(selector.get_support(), selector.scores_ > 0)
+
+
+@pytest.mark.parametrize("threshold", ["nan*mean", "inf*median", "x*mean"])
+def test_selector_refuses_a_bad_threshold_factor(threshold):
+    """Check that a scaled threshold needs a finite number as its factor."""
+    selector = ImplicitFeatureSelector(threshold=threshold, random_state=0)
+    with pytest.raises(ValueError, match="not a finite number"):
+        selector.fit(X_SMALL, Y_SMALL)

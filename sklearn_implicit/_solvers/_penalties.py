@@ -111,12 +111,20 @@ class Penalties:
             Positive step of every parameter: the metric of the proximal
             step (see ``sklearn_implicit._kernels._prox``).
         """
-        if self.l1 > 0:
-            weights = slice(0, self.layout.n_weights)
-            soft_threshold(coef[weights], steps[weights], self.l1)
-        A, B, C, D = self.layout.unpack(coef)[:4]
-        S_A, S_B, S_C, S_D = self.layout.unpack(steps)[:4]
-        if self.features > 0:
-            column_group_prox(B, D, S_B, S_D, self.features)
-        if self.states > 0:
-            column_group_prox(A, C, S_A, S_C, self.states)
+        try:
+            if self.l1 > 0:
+                weights = slice(0, self.layout.n_weights)
+                soft_threshold(coef[weights], steps[weights], self.l1)
+            A, B, C, D = self.layout.unpack(coef)[:4]
+            S_A, S_B, S_C, S_D = self.layout.unpack(steps)[:4]
+            if self.features > 0:
+                column_group_prox(B, D, S_B, S_D, self.features)
+            if self.states > 0:
+                column_group_prox(A, C, S_A, S_C, self.states)
+        except ZeroDivisionError:
+            # Steps that underflow to 0 once Adam's second moments overflow.
+            raise ValueError(
+                "Training diverged: the optimizer's steps are no longer "
+                "positive numbers. Scale the input data, or lower "
+                "learning_rate_init."
+            ) from None

@@ -134,8 +134,11 @@ def model_error_bound(
     ``b' = b`` and ``B x + b > 0``, all states are positive and every
     inequality above is an equality: both state bounds are attained.
 
-    The bound uses the computed states of ``model``; their accuracy, set by
-    ``tol``, carries over to the bound.
+    The bound compares exact equilibria. It is built from the states of
+    ``model`` computed to the relative tolerance ``tol``, so it holds up to
+    that accuracy; predictions solved to a looser tolerance, such as an
+    estimator's ``fixed_point_tol``, may differ from the exact equilibria by
+    about that tolerance on top of the bound.
 
     Examples
     --------
