@@ -12,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from sklearn_implicit._activations import ACTIVATIONS
 from sklearn_implicit._kernels._equilibrium import predict
@@ -266,7 +267,13 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
                     "needs at least 2. Increase validation_fraction or provide "
                     "more data."
                 )
-        self._train(X, Y, rng, incremental, (X_val, Y_val) if early_stopping else None)
+        # Training multiplies small matrices, for which BLAS threads gain
+        # little on an idle machine and, spinning while they wait, cost up to
+        # 40x per epoch on a busy one: train on one thread.
+        with threadpool_limits(limits=1, user_api="blas"):
+            self._train(
+                X, Y, rng, incremental, (X_val, Y_val) if early_stopping else None
+            )
         self._finish_model()
         return self
 
