@@ -1,7 +1,7 @@
 """
-==========================================
+============================================
 Deep feature selection with a group penalty
-==========================================
+============================================
 
 Section 5.1 of the reference paper observes that an input feature ``j`` plays
 no part in an implicit model when column ``j`` of the stacked matrix

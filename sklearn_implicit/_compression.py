@@ -267,14 +267,14 @@ class ImplicitCompressor(
         Number of hidden states of the compressed model.
     rank_ : int or None
         Rank of the factorisation of ``A``, or None when ``A`` is dense.
-    kept_states_ : ndarray of shape (n_hidden_,)
+    kept_states_ : ndarray of shape (`n_hidden_`,)
         Indices of the kept states among the original model's states.
     n_parameters_ : int
         Number of parameters of the compressed model: ``A`` (or ``L`` and
         ``R``), ``B``, ``C``, ``D``, ``b`` and ``d``.
     compression_ratio_ : float
         Parameters of the original model divided by ``n_parameters_``.
-    state_error_bound_ : ndarray of shape (n_hidden_,)
+    state_error_bound_ : ndarray of shape (`n_hidden_`,)
         For every kept state, the largest over the training rows of the
         Theorem 5.1 bound on ``|h'_i - h_i|``, the change of that state
         between the original and the compressed model.
@@ -283,7 +283,7 @@ class ImplicitCompressor(
         the training rows of the bound on its change.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column
         names.
 
@@ -506,7 +506,7 @@ class ImplicitCompressor(
         bound : Bunch
             With the following entries:
 
-            state : ndarray of shape (n_samples, n_hidden_)
+            state : ndarray of shape (n_samples, `n_hidden_`)
                 Bound on ``|h' - h|`` for every row and kept state, between
                 the compressed and the original model's states.
             output : ndarray of shape (n_samples, n_outputs)
@@ -527,7 +527,7 @@ class ImplicitCompressor(
 
         Returns
         -------
-        H : ndarray of shape (n_samples, n_hidden_)
+        H : ndarray of shape (n_samples, `n_hidden_`)
             Equilibrium states of the compressed model, solved with the
             estimator's ``fixed_point_tol`` and ``fixed_point_max_iter``
             when it has them.

@@ -102,13 +102,13 @@ class ImplicitFeatureSelector(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
     ----------
     estimator_ : estimator
         The fitted implicit estimator.
-    scores_ : ndarray of shape (n_features_in_,)
+    scores_ : ndarray of shape (`n_features_in_`,)
         Score of every input feature.
     threshold_ : float
         The threshold applied to ``scores_``.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column
         names.
 
