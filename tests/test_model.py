@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Tests of ImplicitModel, the prediction rule as plain matrices."""
 
+import multiprocessing
 import pickle
 
 import numpy as np
@@ -208,3 +209,23 @@ def test_model_checks_solve_settings(kwargs, error, message):
         model.predict(X, **kwargs)
     with pytest.raises(error, match=message):
         model.hidden_state(sp.csr_matrix(X), **kwargs)
+
+
+def _predict_in_child(model, X):
+    return model.predict(X, tol=1e-12)
+
+
+def test_model_predicts_in_forked_children():
+    """Check that prediction works in processes forked after a prediction.
+
+    A kernel using GNU OpenMP would make such children terminate.
+    """
+    model = random_model()
+    X = np.random.default_rng(2).standard_normal((300, 3))
+    expected = model.predict(X, tol=1e-12)
+
+    context = multiprocessing.get_context("fork")
+    with context.Pool(2) as pool:
+        results = pool.starmap_async(_predict_in_child, [(model, X)] * 2)
+        for result in results.get(timeout=60):
+            np.testing.assert_array_equal(result, expected)
