@@ -18,7 +18,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sklearn_implicit._activations import ACTIVATIONS
+from sklearn_implicit._activations import ACTIVATIONS, apply_activation
 from sklearn_implicit._kernels._equilibrium import predict_low_rank, solve_low_rank
 from sklearn_implicit._kernels._least_squares import ridge_on_states
 from sklearn_implicit._model import (
@@ -144,7 +144,7 @@ def _redundant_states(model):
     A, B = model.A, model.B
     constant = ~A.any(axis=1) & ~B.any(axis=1)
     values = np.zeros(model.n_hidden)
-    values[constant] = _apply(model.activation, model.b[constant])
+    values[constant] = apply_activation(model.b[constant], model.activation)
 
     kept = ~constant
     while True:
@@ -152,17 +152,6 @@ def _redundant_states(model):
         if feeds.all():
             return kept, values
         kept[np.flatnonzero(kept)[~feeds]] = False
-
-
-def _apply(activation, Z):
-    # The activation map in NumPy, for a few constant states.
-    if activation == "relu":
-        return np.maximum(Z, 0)
-    if activation == "leaky_relu":
-        return np.where(Z > 0, Z, 0.01 * Z)
-    if activation == "tanh":
-        return np.tanh(Z)
-    return 1 / (1 + np.exp(-Z))
 
 
 def _state_scores(A, C, H, lipschitz):

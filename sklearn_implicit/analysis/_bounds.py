@@ -4,10 +4,10 @@
 
 import numpy as np
 from scipy import linalg
-from scipy.special import expit, logsumexp
+from scipy.special import logsumexp
 from sklearn.utils import Bunch
 
-from sklearn_implicit._kernels._equilibrium import LEAKY_SLOPE
+from sklearn_implicit._activations import apply_activation
 from sklearn_implicit._model import perron_frobenius
 from sklearn_implicit.analysis._validation import (
     check_blocks,
@@ -209,17 +209,6 @@ def _check_finite(radius):
         )
 
 
-def _activate(Z, activation):
-    # phi applied to a NumPy array; every map is increasing.
-    if activation == "relu":
-        return np.maximum(Z, 0.0)
-    if activation == "leaky_relu":
-        return np.where(Z > 0.0, Z, LEAKY_SLOPE * Z)
-    if activation == "tanh":
-        return np.tanh(Z)
-    return expit(Z)
-
-
 def drive_radius(model, radius, k):
     """Largest change of every entry of ``B x`` over the input set.
 
@@ -384,8 +373,8 @@ def interval_iteration(model, X, lower, upper, drive_radius):
     stop = _SWEEP_TOL * float(np.max(upper - lower, initial=0.0))
     for _ in range(_MAX_SWEEPS):
         Z_low, Z_high = preactivation_interval(model, X, lower, upper, drive_radius)
-        new_lower = _activate(Z_low, model.activation)
-        new_upper = _activate(Z_high, model.activation)
+        new_lower = apply_activation(Z_low, model.activation)
+        new_upper = apply_activation(Z_high, model.activation)
         moved = max(
             float(np.max(np.abs(new_lower - lower))),
             float(np.max(np.abs(new_upper - upper))),
