@@ -24,7 +24,7 @@ from sklearn_implicit._kernels._least_squares import ridge_on_states
 from sklearn_implicit._model import (
     ImplicitModel,
     _as_matrix,
-    _as_vector,
+    _check_activation,
     _check_well_posed,
     perron_frobenius,
     writable,
@@ -68,19 +68,11 @@ class LowRankImplicitModel(ImplicitModel):
     """
 
     def __init__(self, L, R, B, C, D, b=None, d=None, *, activation="relu"):
-        if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}."
-            )
+        _check_activation(activation)
         self.L = _as_matrix(L, "L")
         n_hidden = self.L.shape[0]
         self.R = _as_matrix(R, "R", n_hidden, self.L.shape[1])
-        self.B = _as_matrix(B, "B", n_rows=n_hidden)
-        self.C = _as_matrix(C, "C", n_columns=n_hidden)
-        self.D = _as_matrix(D, "D", self.C.shape[0], self.B.shape[1])
-        self.b = _as_vector(b, "b", n_hidden)
-        self.d = _as_vector(d, "d", self.C.shape[0])
-        self.activation = activation
+        self._set_input_output(n_hidden, B, C, D, b, d, activation)
         _check_well_posed(self.A, activation)
 
     @property

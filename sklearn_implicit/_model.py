@@ -86,6 +86,13 @@ def writable(X):
     return X if X.flags.writeable else X.copy()
 
 
+def _check_activation(activation):
+    if activation not in ACTIVATIONS:
+        raise ValueError(
+            f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}."
+        )
+
+
 def _as_matrix(value, name, n_rows=None, n_columns=None):
     array = check_array(value, dtype=np.float64, order="C", copy=True, input_name=name)
     expected = (n_rows or array.shape[0], n_columns or array.shape[1])
@@ -182,21 +189,22 @@ class ImplicitModel:
     """
 
     def __init__(self, A, B, C, D, b=None, d=None, *, activation="relu"):
-        if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}."
-            )
+        _check_activation(activation)
         self.A = _as_matrix(A, "A")
         n_hidden = self.A.shape[0]
         if self.A.shape[1] != n_hidden:
             raise ValueError(f"A must be square, got shape {self.A.shape}.")
+        self._set_input_output(n_hidden, B, C, D, b, d, activation)
+        _check_well_posed(self.A, activation)
+
+    def _set_input_output(self, n_hidden, B, C, D, b, d, activation):
+        # Copy and check every parameter but the state-to-state matrix.
         self.B = _as_matrix(B, "B", n_rows=n_hidden)
         self.C = _as_matrix(C, "C", n_columns=n_hidden)
         self.D = _as_matrix(D, "D", self.C.shape[0], self.B.shape[1])
         self.b = _as_vector(b, "b", n_hidden)
         self.d = _as_vector(d, "d", self.C.shape[0])
         self.activation = activation
-        _check_well_posed(self.A, activation)
 
     @property
     def n_hidden(self):
