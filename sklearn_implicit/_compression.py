@@ -29,7 +29,7 @@ from sklearn_implicit._model import (
     perron_frobenius,
     writable,
 )
-from sklearn_implicit.analysis import model_error_bound
+from sklearn_implicit.analysis._model_error import perturbed_model_bound
 from sklearn_implicit.utils._compat import HasMethods, Interval, _fit_context
 
 # Tolerance and budget of the reference solves on the training data: the
@@ -393,7 +393,7 @@ class ImplicitCompressor(
             estimator.set_params(n_hidden=int(kept.size))
         self.estimator_ = estimator
 
-        bound = self._bound(X)
+        bound = self._bound(X, H)
         self.state_error_bound_ = bound.state.max(axis=0, initial=0.0)
         self.output_error_bound_ = bound.output.max(axis=0, initial=0.0)
         return self
@@ -463,15 +463,10 @@ class ImplicitCompressor(
             A, model.B, C, compressed.D, b, compressed.d, activation=model.activation
         )
 
-    def _bound(self, X):
-        # Row-wise bounds on the kept states' and the outputs' changes.
-        bound = model_error_bound(
-            self._original,
-            X,
-            self._embedded,
-            tol=_TIGHT_TOL,
-            max_iter=_TIGHT_MAX_ITER,
-        )
+    def _bound(self, X, H):
+        # Row-wise bounds on the kept states' and the outputs' changes, from
+        # the original model's states H on X.
+        bound = perturbed_model_bound(self._original, self._embedded, X, H)
         return Bunch(state=bound.state[:, self.kept_states_], output=bound.output)
 
     def error_bound(self, X):
@@ -496,7 +491,8 @@ class ImplicitCompressor(
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64, order="C")
-        return self._bound(X)
+        H = self._original.hidden_state(X, tol=_TIGHT_TOL, max_iter=_TIGHT_MAX_ITER)
+        return self._bound(X, H)
 
     def transform(self, X):
         """Return the compressed model's hidden states.

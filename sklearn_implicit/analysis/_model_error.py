@@ -158,35 +158,57 @@ def model_error_bound(
     X = check_inputs(model, X, estimator=estimator)
     check_scalar(tol, "tol", Real, min_val=0, include_boundaries="neither")
     check_scalar(max_iter, "max_iter", Integral, min_val=1)
-    gamma = lipschitz_constant(model)
 
-    if perturbed_model is None:
-        E = _check_error(error, model.n_hidden)
-        M, name = gamma * (np.abs(model.A) + E), "gamma (|A| + error)"
-    else:
+    if perturbed_model is not None:
         perturbed = _check_perturbed(model, perturbed_model)
-        M, name = gamma * np.abs(perturbed.A), "gamma |A'|"
-    contraction_gap(M, name)
+        H = model.hidden_state(X, tol=tol, max_iter=max_iter)
+        return perturbed_model_bound(model, perturbed, X, H)
 
+    gamma = lipschitz_constant(model)
+    E = _check_error(error, model.n_hidden)
+    M = gamma * (np.abs(model.A) + E)
+    contraction_gap(M, "gamma (|A| + error)")
     H = model.hidden_state(X, tol=tol, max_iter=max_iter)
-    if perturbed_model is None:
-        drive = np.abs(H) @ E.T
-    else:
-        drive = np.abs(
-            H @ (perturbed.A - model.A).T
-            + X @ (perturbed.B - model.B).T
-            + (perturbed.b - model.b)
-        )
+    state = _propagate(M, gamma * (np.abs(H) @ E.T))
+    return Bunch(state=state, output=state @ np.abs(model.C).T)
 
-    factors = linalg.lu_factor(np.eye(model.n_hidden) - M)
-    state = np.maximum(linalg.lu_solve(factors, gamma * drive.T).T, 0)
 
-    if perturbed_model is None:
-        output = state @ np.abs(model.C).T
-    else:
-        output = state @ np.abs(perturbed.C).T + np.abs(
-            H @ (perturbed.C - model.C).T
-            + X @ (perturbed.D - model.D).T
-            + (perturbed.d - model.d)
-        )
+def _propagate(M, drive):
+    # The smallest delta >= 0 with delta >= M delta + drive, row by row:
+    # (I - M)^{-1} drive, with I - M factorised once for every row.
+    factors = linalg.lu_factor(np.eye(M.shape[0]) - M)
+    return np.maximum(linalg.lu_solve(factors, drive.T).T, 0)
+
+
+def perturbed_model_bound(model, perturbed, X, H):
+    """`model_error_bound` against a perturbed model, from known states.
+
+    Parameters
+    ----------
+    model, perturbed : ImplicitModel
+        The reference model and a model of the same shapes and activation.
+    X : ndarray of shape (n_samples, n_features)
+        Validated input rows.
+    H : ndarray of shape (n_samples, n_hidden)
+        The states of ``model`` on ``X``, solved tightly.
+
+    Returns
+    -------
+    bound : Bunch
+        ``state`` and ``output``, as in `model_error_bound`.
+    """
+    gamma = lipschitz_constant(model)
+    M = gamma * np.abs(perturbed.A)
+    contraction_gap(M, "gamma |A'|")
+    drive = np.abs(
+        H @ (perturbed.A - model.A).T
+        + X @ (perturbed.B - model.B).T
+        + (perturbed.b - model.b)
+    )
+    state = _propagate(M, gamma * drive)
+    output = state @ np.abs(perturbed.C).T + np.abs(
+        H @ (perturbed.C - model.C).T
+        + X @ (perturbed.D - model.D).T
+        + (perturbed.d - model.d)
+    )
     return Bunch(state=state, output=output)
