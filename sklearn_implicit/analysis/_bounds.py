@@ -192,10 +192,7 @@ def state_radius(model, radius, k=None):
     N_A = np.abs(model.A)
     contraction_gap(gamma * N_A)
 
-    with np.errstate(over="ignore"):
-        weighted = np.abs(model.B) * radius
-        drive = weighted.sum(axis=1) if k is None else _top_k_sum(weighted, k)
-    _check_finite(drive)
+    drive = drive_radius(model, radius, k)
     sigma = linalg.solve(np.eye(model.n_hidden) - gamma * N_A, gamma * drive)
     _check_finite(sigma)
     return sigma
@@ -215,8 +212,11 @@ def drive_radius(model, radius, k):
     That is ``|B| radius``, or with ``k`` the sum of the ``k`` largest entries
     of each row of ``|B| diag(radius)``.
     """
-    weighted = np.abs(model.B) * radius
-    return weighted.sum(axis=1) if k is None else _top_k_sum(weighted, k)
+    with np.errstate(over="ignore"):
+        weighted = np.abs(model.B) * radius
+        drive = weighted.sum(axis=1) if k is None else _top_k_sum(weighted, k)
+    _check_finite(drive)
+    return drive
 
 
 def _inf_norm(M):
