@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Parameters, validation and the training loop shared by the estimators."""
 
+import functools
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -12,7 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from sklearn_implicit._activations import ACTIVATIONS
 from sklearn_implicit._kernels._equilibrium import predict
@@ -270,7 +271,7 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
         # Training multiplies small matrices, for which BLAS threads gain
         # little on an idle machine and, spinning while they wait, cost up to
         # 40x per epoch on a busy one: train on one thread.
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _blas_controller().limit(limits=1, user_api="blas"):
             self._train(
                 X, Y, rng, incremental, (X_val, Y_val) if early_stopping else None
             )
@@ -442,6 +443,13 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
             parameter="fixed_point_max_iter",
             stacklevel=5,
         )[1]
+
+
+@functools.cache
+def _blas_controller():
+    # Built once, on the first fit: finding the loaded BLAS libraries takes
+    # about a millisecond, more than a small partial_fit step.
+    return ThreadpoolController()
 
 
 def _check_diverged(value, epoch):
