@@ -27,113 +27,189 @@ LEAKY_SLOPE = 0.01
 _ADJOINT = 4  # the adjoint's linear row map v -> psi * v, as an activation
 
 
+_INF_BITS = 0x7FF0000000000000  # the bit pattern of inf, as an int64
+
+# The helpers below index whole blocks in two dimensions: a row view, or a
+# call per row, costs reference counting that outweighs a 100-entry loop.
+
+
 @njit(cache=True)
-def _map_row(row, drive, weights, activation):
-    # row <- phi(row + drive), in place. One loop per map, so that the choice
-    # is made once per row and the cheap loops vectorise.
-    n = row.shape[0]
+def _moved(h, old, tol, floor):
+    # Whether an entry moved by more than tol * max(|h|, floor); NaN counts.
+    return not (abs(h - old) <= tol * max(abs(h), floor))
+
+
+@njit(cache=True)
+def _advance_rows(S, drive, weights, rows, active, activation, old, tol, floor, counts):
+    # S[r] <- phi(S[r] + drive[rows[r]]) for the first `active` rows, in
+    # place. Given `old`, the previous states, counts[r] also receives the
+    # entries of row r that moved, by `_moved` with floor[rows[r]]; with
+    # `old` None, a compiled variant without the test is used. The map is
+    # chosen once, outside the loops, so that they vectorise (an integer sum
+    # is the only reduction); `weights` is read by the adjoint map only.
+    n = S.shape[1]
     if activation == 0:
-        for j in range(n):
-            z = row[j] + drive[j]
-            row[j] = z if z > 0.0 else 0.0
+        for r in range(active):
+            i = rows[r]
+            f = floor[i] if old is not None else 0.0
+            unsettled = 0
+            for j in range(n):
+                z = S[r, j] + drive[i, j]
+                h = z if z > 0.0 else 0.0
+                S[r, j] = h
+                if old is not None:
+                    unsettled += _moved(h, old[r, j], tol, f)
+            if old is not None:
+                counts[r] = unsettled
     elif activation == 1:
-        for j in range(n):
-            z = row[j] + drive[j]
-            row[j] = z if z > 0.0 else LEAKY_SLOPE * z
+        for r in range(active):
+            i = rows[r]
+            f = floor[i] if old is not None else 0.0
+            unsettled = 0
+            for j in range(n):
+                z = S[r, j] + drive[i, j]
+                h = z if z > 0.0 else LEAKY_SLOPE * z
+                S[r, j] = h
+                if old is not None:
+                    unsettled += _moved(h, old[r, j], tol, f)
+            if old is not None:
+                counts[r] = unsettled
     elif activation == 2:
-        for j in range(n):
-            row[j] = np.tanh(row[j] + drive[j])
+        for r in range(active):
+            i = rows[r]
+            f = floor[i] if old is not None else 0.0
+            unsettled = 0
+            for j in range(n):
+                h = np.tanh(S[r, j] + drive[i, j])
+                S[r, j] = h
+                if old is not None:
+                    unsettled += _moved(h, old[r, j], tol, f)
+            if old is not None:
+                counts[r] = unsettled
     elif activation == 3:
-        for j in range(n):
-            row[j] = 1.0 / (1.0 + np.exp(-(row[j] + drive[j])))
+        for r in range(active):
+            i = rows[r]
+            f = floor[i] if old is not None else 0.0
+            unsettled = 0
+            for j in range(n):
+                h = 1.0 / (1.0 + np.exp(-(S[r, j] + drive[i, j])))
+                S[r, j] = h
+                if old is not None:
+                    unsettled += _moved(h, old[r, j], tol, f)
+            if old is not None:
+                counts[r] = unsettled
     else:
+        for r in range(active):
+            i = rows[r]
+            f = floor[i] if old is not None else 0.0
+            unsettled = 0
+            for j in range(n):
+                h = weights[i, j] * (S[r, j] + drive[i, j])
+                S[r, j] = h
+                if old is not None:
+                    unsettled += _moved(h, old[r, j], tol, f)
+            if old is not None:
+                counts[r] = unsettled
+
+
+@njit(cache=True)
+def _count_moved(new, old, rows, active, tol, floor, counts):
+    # counts[r] <- entries of row r that moved, as in `_advance_rows`.
+    n = new.shape[1]
+    for r in range(active):
+        f = floor[rows[r]]
+        unsettled = 0
         for j in range(n):
-            row[j] = weights[j] * (row[j] + drive[j])
+            unsettled += _moved(new[r, j], old[r, j], tol, f)
+        counts[r] = unsettled
 
 
 @njit(cache=True)
-def _count_unsettled(new, old, tol, floor):
-    # Entries that moved by more than tol * max(|h_j|, floor). `not (a <= b)`
-    # also counts NaN. An integer sum is the only reduction: it vectorises.
-    unsettled = 0
-    for j in range(new.shape[0]):
-        unsettled += not (abs(new[j] - old[j]) <= tol * max(abs(new[j]), floor))
-    return unsettled
+def _max_abs(S, r, old):
+    # max_j |S[r, j] - old[r, j]|, or max_j |S[r, j]| with `old` None; inf
+    # when an entry is not finite. The maximum is taken over the bit
+    # patterns of the magnitudes, which order as the magnitudes do, NaN
+    # above inf: an integer maximum vectorises, a floating-point one not.
+    top = 0
+    for j in range(S.shape[1]):
+        a = S[r, j] if old is None else S[r, j] - old[r, j]
+        top = max(top, np.float64(abs(a)).view(np.int64))
+    return np.inf if top >= _INF_BITS else np.int64(top).view(np.float64)
 
 
 @njit(cache=True)
-def _max_abs(row):
-    # Four running maxima, so that the chains of comparisons overlap.
-    n = row.shape[0]
-    m0 = m1 = m2 = m3 = 0.0
-    j = 0
-    while j + 4 <= n:
-        m0 = max(m0, abs(row[j]))
-        m1 = max(m1, abs(row[j + 1]))
-        m2 = max(m2, abs(row[j + 2]))
-        m3 = max(m3, abs(row[j + 3]))
-        j += 4
-    for k in range(j, n):
-        m0 = max(m0, abs(row[k]))
-    return max(max(m0, m1), max(m2, m3))
-
-
-@njit(cache=True)
-def _relative_change(new, old, floor, work):
-    # max|new - old| / max(max|new|, floor); infinite if `new` is not finite.
-    non_finite = 0
-    for j in range(new.shape[0]):
-        non_finite += not (abs(new[j]) < np.inf)
-        work[j] = new[j] - old[j]
-    if non_finite:
+def _relative_change(new, old, r, floor):
+    # max|new[r] - old[r]| / max(max|new[r]|, floor); inf if new[r] is not
+    # finite.
+    size = _max_abs(new, r, None)
+    if size == np.inf:
         return np.inf
-    size = max(_max_abs(new), floor)
-    change = _max_abs(work)
+    size = max(size, floor)
+    change = _max_abs(new, r, old)
     return change / size if size > 0.0 else change
+
+
+@njit(cache=True)
+def _copy_row(target, i, source, r):
+    # target[i] <- source[r]. Written inline in `_iterate`, this loop was
+    # vectorised into gathers and scatters, several times slower.
+    for j in range(target.shape[1]):
+        target[i, j] = source[r, j]
 
 
 @njit(cache=True)
 def _iterate(M, drive, weights, H0, activation, tol, max_iter, scale):
     # Iterate the rows of S <- map(S M + drive) until each settles; see
-    # `solve_fixed_point` for the contract. `weights` has a row per sample
-    # for the adjoint map and a single unused row otherwise.
+    # `solve_fixed_point` for the contract. `weights` is read by the adjoint
+    # map only.
     m, n = drive.shape
     H = np.empty((m, n))
-    n_iter = np.zeros(m, dtype=np.int64)
-    residual = np.zeros(m)
-    floor = np.zeros(m)
-    work = np.empty(n)
+    n_iter = np.empty(m, dtype=np.int64)
+    residual = np.empty(m)
+    floor = np.empty(m)
+    counts = np.empty(m, dtype=np.int64)
+    rows = np.arange(m)
 
     # `old` holds the active rows' states, compacted; the product lands in
     # `new`, which the pass turns into the next states in place. The two
-    # buffers swap roles after every iteration.
+    # buffers swap roles after every iteration. From zero, the first
+    # iteration needs no product.
     cold = H0.shape[0] == 0
     old = np.zeros((m, n)) if cold else H0.copy()
-    new = np.zeros((m, n))
-    rows = np.arange(m)
+    new = np.zeros((m, n)) if cold else np.dot(old, M)
 
     active = m
     for it in range(max_iter):
-        if it > 0 or not cold:
+        if it == 0:
+            # Here rows[r] == r. From zero every entry moved by its own
+            # size, so a row settled iff its largest entry is within
+            # tol * floor.
+            _advance_rows(
+                new, drive, weights, rows, m, activation, None, tol, floor, counts
+            )
+            for r in range(m):
+                size = _max_abs(new, r, None)
+                floor[r] = max(size, scale)
+                counts[r] = not (size <= tol * floor[r])
+            if not cold:
+                _count_moved(new, old, rows, m, tol, floor, counts)
+        else:
             np.dot(old[:active], M, new[:active])
+            _advance_rows(
+                new, drive, weights, rows, active, activation, old, tol, floor, counts
+            )
 
         last = it == max_iter - 1
         kept = 0
         for r in range(active):
             i = rows[r]
-            row = new[r]
-            _map_row(row, drive[i], weights[i % weights.shape[0]], activation)
-            if it == 0:
-                floor[i] = max(_max_abs(row), scale)
-            unsettled = _count_unsettled(row, old[r], tol, floor[i])
-            n_iter[i] = it + 1
-
-            if unsettled == 0 or last:
-                residual[i] = _relative_change(row, old[r], floor[i], work)
-                H[i] = row
+            if counts[r] == 0 or last:
+                n_iter[i] = it + 1
+                residual[i] = _relative_change(new, old, r, floor[i])
+                _copy_row(H, i, new, r)
             else:
                 if kept < r:
-                    new[kept] = new[r]
+                    _copy_row(new, kept, new, r)
                 rows[kept] = i
                 kept += 1
 
@@ -181,9 +257,8 @@ def solve_fixed_point(A, drive, H0, activation, tol, max_iter):
         ``||h||_inf`` and ``s``. When ``||A||_inf <= 1`` it bounds the
         relative equilibrium residual ``||h - phi(A h + B x + b)||_inf``.
     """
-    no_weights = np.ones((1, drive.shape[1]))
     AT = np.ascontiguousarray(A.T)
-    return _iterate(AT, drive, no_weights, H0, activation, tol, max_iter, 0.0)
+    return _iterate(AT, drive, drive, H0, activation, tol, max_iter, 0.0)
 
 
 @njit(cache=True)
@@ -393,8 +468,7 @@ def _iterate_low_rank(
     for it in range(max_iter):
         if it > 0:
             np.dot(Z[:active], LT, W[:active])
-        for r in range(active):
-            _map_row(W[r], drive[rows[r]], drive[rows[r]], activation)
+        _advance_rows(W, drive, drive, rows, active, activation, None, tol, None, None)
         np.dot(W[:active], R, Z_next[:active])
 
         last = it == max_iter - 1
@@ -402,18 +476,15 @@ def _iterate_low_rank(
         for r in range(active):
             i = rows[r]
             if it == 0:
-                floor[r] = _max_abs(W[r])
-            change = 0.0
-            for j in range(k):
-                change = max(change, abs(Z_next[r, j] - Z[r, j]))
-            change *= gain
+                floor[r] = _max_abs(W, r, None)
+            change = gain * _max_abs(Z_next, r, Z)
             n_iter[i] = it + 1
 
             if change <= tol * floor[r] or last:
                 residual[i] = change / floor[r] if floor[r] > 0.0 else change
-                H[i] = W[r]
+                _copy_row(H, i, W, r)
             else:
-                Z[kept] = Z_next[r]
+                _copy_row(Z, kept, Z_next, r)
                 rows[kept] = i
                 floor[kept] = floor[r]
                 kept += 1
