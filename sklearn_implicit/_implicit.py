@@ -162,7 +162,7 @@ _REGRESSOR_DOC = _fill(
 _CLASSIFIER_DOC = _fill(
     _COMMON_DOC,
     KAPPA="0.2",
-    ALPHA="0.5",
+    ALPHA="1.0",
     ALPHA_NOTE="",
     SOLVERS='{"adam", "sgd", "frank_wolfe"}',
     BLOCK=""" The block-coordinate scheme of the
@@ -438,7 +438,7 @@ class ImplicitClassifier(ClassifierMixin, _BaseImplicit):
         kappa=0.2,
         activation="relu",
         solver="adam",
-        alpha=0.5,
+        alpha=1.0,
         alpha_l1=0.0,
         alpha_features=0.0,
         alpha_states=0.0,
