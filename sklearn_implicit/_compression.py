@@ -162,6 +162,24 @@ def _state_scores(A, C, H, lipschitz):
     return np.abs(H).mean(axis=0) * (direct + weights @ abs_A)
 
 
+def _refit_scores(H, X, Y, alpha):
+    # For each state, how much the fit of the output layer by
+    # ridge_on_states (squared residuals plus alpha ||(C, D)||^2) worsens
+    # when that state alone is removed and the fit redone, the other states
+    # held at their values. With G the regularised Gram matrix of the
+    # centred features (H, X) and W the fitted weights, removing feature i
+    # costs ||W_i||^2 / (G^{-1})_ii, the downdate of a least-squares fit by
+    # one column.
+    F = np.hstack([H, X])
+    F -= F.mean(axis=0)
+    gram = F.T @ F
+    gram.flat[:: gram.shape[0] + 1] += alpha
+    inverse = linalg.cho_solve(linalg.cho_factor(gram), np.eye(gram.shape[0]))
+    W = inverse @ (F.T @ (Y - Y.mean(axis=0)))
+    n = H.shape[1]
+    return (W[:n] ** 2).sum(axis=1) / np.diag(inverse)[:n]
+
+
 def _factorize(A, rank, activation):
     # Truncated SVD, the best rank-k approximation in the 2- and Frobenius
     # norms, with the singular values on the left factor.
@@ -194,11 +212,15 @@ class ImplicitCompressor(
        removed exactly: a state whose row of ``(A, B)`` is zero is a constant,
        folded into the biases; a state whose column of ``(A; C)`` is zero
        feeds nothing.
-    2. If ``n_hidden`` is given, the remaining states are ranked by the bound
-       of Theorem 5.1 on the outputs' change when each one alone is removed,
-       averaged over the training rows, and only the ``n_hidden`` largest are
-       kept: their columns of ``A`` and ``C`` are dropped, so that the kept
-       states of the original equations become the states of a smaller model.
+    2. If ``n_hidden`` is given, the remaining states are ranked and only
+       the ``n_hidden`` first are kept: the columns of ``A`` and ``C`` of
+       the others are dropped, so that the kept states of the original
+       equations become the states of a smaller model. With
+       ``fit_output=True``, a state ranks by how much worse the refitted
+       output layer (below) matches the original outputs on the training
+       rows without it, the other states held at their values; with
+       ``fit_output=False``, by the bound of Theorem 5.1 on the outputs'
+       change when it alone is removed, averaged over the training rows.
     3. If ``rank`` is given, ``A`` is replaced by its truncated singular value
        decomposition ``L R^T`` (section 5.3), whose equilibrium is solved in
        the reduced state ``R^T h`` of dimension ``rank``.
@@ -375,8 +397,9 @@ class ImplicitCompressor(
             )
 
         H = model.hidden_state(X, tol=_TIGHT_TOL, max_iter=_TIGHT_MAX_ITER)
-        kept, b, d = self._select_states(model, H)
-        compressed = self._compress(model, kept, b, d, X, H)
+        Y = H @ model.C.T + X @ model.D.T + model.d
+        kept, b, d = self._select_states(model, X, H, Y)
+        compressed = self._compress(model, kept, b, d, X, Y)
 
         self._original = model
         self._embedded = self._embed(model, kept, compressed)
@@ -398,9 +421,10 @@ class ImplicitCompressor(
         self.output_error_bound_ = bound.output.max(axis=0, initial=0.0)
         return self
 
-    def _select_states(self, model, H):
+    def _select_states(self, model, X, H, Y):
         # Indices of the kept states, and the biases after folding the
-        # constant states in.
+        # constant states in. H and Y are the original model's states and
+        # outputs on the training rows X.
         mask, values = _redundant_states(model)
         b, d = model.b + model.A @ values, model.d + model.C @ values
         kept = np.flatnonzero(mask)
@@ -411,14 +435,18 @@ class ImplicitCompressor(
                 "inputs would do."
             )
         if self.n_hidden is not None and kept.size > self.n_hidden:
-            lipschitz = ACTIVATIONS[model.activation].lipschitz
-            A, C = model.A[np.ix_(kept, kept)], model.C[:, kept]
-            scores = _state_scores(A, C, H[:, kept], lipschitz)
+            if self.fit_output:
+                alpha = _OUTPUT_RIDGE * X.shape[0]
+                scores = _refit_scores(H[:, kept], X, Y, alpha)
+            else:
+                lipschitz = ACTIVATIONS[model.activation].lipschitz
+                A, C = model.A[np.ix_(kept, kept)], model.C[:, kept]
+                scores = _state_scores(A, C, H[:, kept], lipschitz)
             best = np.argsort(-scores, kind="stable")[: self.n_hidden]
             kept = np.sort(kept[best])
         return kept, b[kept], d
 
-    def _compress(self, model, kept, b, d, X, H):
+    def _compress(self, model, kept, b, d, X, Y):
         # The smaller model on the kept states, with A factorised and the
         # output layer refitted as asked.
         A, B, C, D = (
@@ -440,7 +468,6 @@ class ImplicitCompressor(
         if not self.fit_output:
             return compressed
 
-        Y = H @ model.C.T + X @ model.D.T + model.d
         H_new = compressed.hidden_state(X, tol=_TIGHT_TOL, max_iter=_TIGHT_MAX_ITER)
         C, D, d = ridge_on_states(H_new, X, Y, _OUTPUT_RIDGE * X.shape[0])
         return build(**state, B=B, C=C, D=D, b=b, d=d, activation=model.activation)

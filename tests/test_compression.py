@@ -23,12 +23,13 @@ from sklearn_implicit import (
     ImplicitRegressor,
 )
 from sklearn_implicit._activations import ACTIVATIONS
-from sklearn_implicit._compression import LowRankImplicitModel
+from sklearn_implicit._compression import LowRankImplicitModel, _refit_scores
 from sklearn_implicit._kernels._equilibrium import (
     LOW_RANK_BLOCK,
     solve_fixed_point,
     solve_low_rank,
 )
+from sklearn_implicit._kernels._least_squares import ridge_on_states
 
 TIGHT = {"tol": 1e-12, "max_iter": 10_000}
 
@@ -185,6 +186,27 @@ def test_compressor_keeps_accuracy_and_bound(fitted, dataset, setting):
     bounds = np.sort(compressor.error_bound(X_test).output, axis=1)
     certified = scores[:, -1] - scores[:, -2] > bounds[:, -1] + bounds[:, -2]
     assert certified.mean() > 0.9
+
+
+def test_refit_scores_match_refits_without_each_state():
+    """Check the state ranking against the output-layer fit redone per state."""
+    rng = np.random.default_rng(3)
+    H = np.maximum(rng.standard_normal((60, 7)), 0.0)
+    H[:, 6] = 0.0  # a dead unit: nothing lost without it
+    X, Y = rng.standard_normal((60, 4)), rng.standard_normal((60, 3))
+    alpha = 0.1
+
+    def objective(H):
+        C, D, d = ridge_on_states(H, X, Y, alpha)
+        residual = Y - H @ C.T - X @ D.T - d
+        return 0.5 * (residual**2).sum() + 0.5 * alpha * ((C**2).sum() + (D**2).sum())
+
+    full = objective(H)
+    growth = [objective(np.delete(H, i, axis=1)) - full for i in range(7)]
+    # The score is twice the growth of an objective with halves in it.
+    np.testing.assert_allclose(
+        _refit_scores(H, X, Y, alpha), np.multiply(growth, 2), rtol=1e-7, atol=1e-10
+    )
 
 
 def test_compressor_bound_holds_on_perturbed_inputs(fitted):
