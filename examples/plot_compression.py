@@ -43,10 +43,11 @@ print(f"Original test accuracy: {classifier.score(X_test, y_test):.3f}")
 # Fewer states, or a low-rank ``A``
 # ---------------------------------
 # With ``prefit=True`` the compressor takes the fitted classifier as it is.
-# ``n_hidden`` keeps the states whose removal the Theorem 5.1 bound rates
-# most harmful; ``rank`` truncates ``A`` by its singular value decomposition.
-# After either change the output layer is refitted so that the compressed
-# model's class scores match the original ones on the training data.
+# ``n_hidden`` keeps the states without which the class scores on the
+# training data would be hardest to reproduce; ``rank`` truncates ``A`` by its
+# singular value decomposition. After either change the output layer is
+# refitted so that the compressed model's class scores match the original
+# ones on the training data.
 # ``output_error_bound_`` is the largest certified change of a class score
 # over the training rows; the actual largest change is printed beside it.
 settings = {
