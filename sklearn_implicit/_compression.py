@@ -169,11 +169,12 @@ def _refit_scores(H, X, Y, alpha):
     # held at their values. With G the regularised Gram matrix of the
     # centred features (H, X) and W the fitted weights, removing feature i
     # costs ||W_i||^2 / (G^{-1})_ii, the downdate of a least-squares fit by
-    # one column.
+    # one column. The jitter is ridge_on_states' own, for collinear inputs.
     F = np.hstack([H, X])
     F -= F.mean(axis=0)
     gram = F.T @ F
-    gram.flat[:: gram.shape[0] + 1] += alpha
+    jitter = 1e-10 * max(np.trace(gram) / gram.shape[0], 1.0)
+    gram.flat[:: gram.shape[0] + 1] += alpha + jitter
     inverse = linalg.cho_solve(linalg.cho_factor(gram), np.eye(gram.shape[0]))
     W = inverse @ (F.T @ (Y - Y.mean(axis=0)))
     n = H.shape[1]

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Tests of ImplicitCompressor, LowRankImplicitModel and the low-rank kernel."""
 
+import copy
 import pickle
 import warnings
 
@@ -207,6 +208,27 @@ def test_refit_scores_match_refits_without_each_state():
     np.testing.assert_allclose(
         _refit_scores(H, X, Y, alpha), np.multiply(growth, 2), rtol=1e-7, atol=1e-10
     )
+
+
+def test_compressor_ranks_states_on_collinear_large_inputs(fitted):
+    """Check that a duplicated input column of scale 1e9 does not break ranking."""
+    classifier, X_train, _, _, _ = fitted["breast_cancer"]
+    classifier = copy.deepcopy(classifier)
+    model = classifier.model_
+    X = np.hstack([X_train, X_train[:, :1]]) * np.r_[1e9, np.ones(29), 1e9]
+    B, D = (
+        np.hstack([model.B, np.zeros((100, 1))]),
+        np.hstack([model.D, np.zeros((2, 1))]),
+    )
+    B[:, 0] /= 1e9
+    D[:, 0] /= 1e9
+    classifier.model_ = ImplicitModel(model.A, B, model.C, D, model.b, model.d)
+    classifier.n_features_in_ = 31
+
+    compressor = ImplicitCompressor(classifier, prefit=True, n_hidden=50).fit(X)
+
+    assert compressor.n_hidden_ == 50
+    assert np.isfinite(compressor.output_error_bound_).all()
 
 
 def test_compressor_bound_holds_on_perturbed_inputs(fitted):
