@@ -31,6 +31,7 @@ from sklearn_implicit._model import (
 )
 from sklearn_implicit.analysis._model_error import perturbed_model_bound
 from sklearn_implicit.utils._compat import HasMethods, Interval, _fit_context
+from sklearn_implicit.utils._validation import check_prefit_feature_names
 
 # Tolerance and budget of the reference solves on the training data: the
 # states that the bounds start from and that the output layer is fitted on.
@@ -381,6 +382,7 @@ class ImplicitCompressor(
                     "With prefit=True, estimator must be fitted; call its fit "
                     "first, or use prefit=False."
                 ) from exc
+            check_prefit_feature_names(self, self.estimator)
             estimator = copy.deepcopy(self.estimator)
         else:
             # The user's X, so that the estimator keeps its feature names.

@@ -22,6 +22,7 @@ from sklearn_implicit.utils._compat import (
     _fit_context,
     _num_samples,
 )
+from sklearn_implicit.utils._validation import check_prefit_feature_names
 
 # Settings of the default estimator: full-batch proximal steps without
 # momentum. Mini-batch noise and Adam's momentum keep pushing the groups of
@@ -72,7 +73,9 @@ class ImplicitFeatureSelector(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
         The implicit estimator to fit (or, with ``prefit=True``, the fitted
         one to read). Any estimator whose fitted ``model_`` is an
         `ImplicitModel` works. None fits ``ImplicitClassifier`` for binary
-        and multiclass targets and ``ImplicitRegressor`` otherwise, with
+        targets and for multiclass targets that are not floating-point
+        numbers, and ``ImplicitRegressor`` otherwise (whole numbers stored
+        as floats are taken for a regression target), with
         ``n_hidden=20, alpha_features=30.0, learning_rate_init=0.01,
         beta_1=0.0`` and the whole training set as one batch: proximal
         gradient steps without momentum or mini-batch noise, under which the
@@ -176,7 +179,12 @@ class ImplicitFeatureSelector(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target "
                 "y is None."
             )
-        classification = type_of_target(y) in ("binary", "multiclass")
+        # Whole numbers stored as floats (counts, prices) are regression
+        # targets that type_of_target calls multiclass.
+        kind = type_of_target(y)
+        classification = kind == "binary" or (
+            kind == "multiclass" and np.asarray(y).dtype.kind != "f"
+        )
         Estimator = ImplicitClassifier if classification else ImplicitRegressor
         return Estimator(
             **_DEFAULT_SETTINGS,
@@ -222,6 +230,7 @@ class ImplicitFeatureSelector(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
                 raise NotFittedError(
                     "When prefit=True, estimator is expected to be a fitted estimator."
                 ) from exc
+            check_prefit_feature_names(self, self.estimator)
             self.estimator_ = deepcopy(self.estimator)
         else:
             if self.estimator is None:

@@ -10,6 +10,7 @@ from sklearn.pipeline import make_pipeline
 
 from sklearn_implicit import (
     ImplicitClassifier,
+    ImplicitCompressor,
     ImplicitFeatureSelector,
     ImplicitRegressor,
 )
@@ -54,6 +55,34 @@ def test_default_estimator_follows_the_target(fitted):
     X, y = make_regression(n_samples=150, n_features=6, n_informative=2, random_state=0)
     selector = ImplicitFeatureSelector(random_state=0).fit(X, y)
     assert isinstance(selector.estimator_, ImplicitRegressor)
+
+    # Whole numbers stored as floats are a regression target, which keeps
+    # the informative features; integer labels of three classes are classes.
+    X, y = make_regression(
+        300, 8, n_informative=2, shuffle=False, noise=1.0, random_state=0
+    )
+    selector = ImplicitFeatureSelector(random_state=0).fit(X, y.round())
+    assert isinstance(selector.estimator_, ImplicitRegressor)
+    assert set(selector.get_support(indices=True)) <= {0, 1}
+    selector = ImplicitFeatureSelector(max_features=2, random_state=0)
+    selector.fit(X, np.digitize(y, [-50, 50]))
+    assert isinstance(selector.estimator_, ImplicitClassifier)
+    assert selector.estimator_.classes_.size == 3
+
+
+def test_prefit_refuses_reordered_columns():
+    """Check that prefit compares X's column names with the estimator's."""
+    pd = pytest.importorskip("pandas")
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    df = pd.DataFrame(X, columns=list("abcd"))
+    estimator = ImplicitClassifier(n_hidden=5, max_iter=5).fit(df, y)
+    for meta in [
+        ImplicitFeatureSelector(estimator, prefit=True),
+        ImplicitCompressor(estimator, n_hidden=3, prefit=True),
+    ]:
+        with pytest.raises(ValueError, match="column names"):
+            meta.fit(df[list("dcba")], y)
+        meta.fit(df, y)
 
 
 def test_scores_are_column_norms_and_mean_threshold(fitted):
