@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sklearn_implicit._activations import ACTIVATIONS, apply_activation
 from sklearn_implicit._kernels._equilibrium import predict_low_rank, solve_low_rank
-from sklearn_implicit._kernels._least_squares import ridge_on_states
+from sklearn_implicit._kernels._least_squares import centred_gram, ridge_on_states
 from sklearn_implicit._model import (
     ImplicitModel,
     _as_matrix,
@@ -170,12 +170,8 @@ def _refit_scores(H, X, Y, alpha):
     # held at their values. With G the regularised Gram matrix of the
     # centred features (H, X) and W the fitted weights, removing feature i
     # costs ||W_i||^2 / (G^{-1})_ii, the downdate of a least-squares fit by
-    # one column. The jitter is ridge_on_states' own, for collinear inputs.
-    F = np.hstack([H, X])
-    F -= F.mean(axis=0)
-    gram = F.T @ F
-    jitter = 1e-10 * max(np.trace(gram) / gram.shape[0], 1.0)
-    gram.flat[:: gram.shape[0] + 1] += alpha + jitter
+    # one column.
+    F, _, gram = centred_gram(H, X, alpha)
     inverse = linalg.cho_solve(linalg.cho_factor(gram), np.eye(gram.shape[0]))
     W = inverse @ (F.T @ (Y - Y.mean(axis=0)))
     n = H.shape[1]

@@ -11,6 +11,41 @@ from numba import njit
 
 
 @njit(cache=True)
+def centred_gram(H, X, alpha):
+    """Centre the features ``[H, X]`` and form their regularised Gram matrix.
+
+    Parameters
+    ----------
+    H : ndarray of shape (n_samples, n_hidden)
+    X : ndarray of shape (n_samples, n_features)
+    alpha : float
+        Ridge added to the diagonal.
+
+    Returns
+    -------
+    F : ndarray of shape (n_samples, n_hidden + n_features)
+        The features, each minus its mean.
+    F_mean : ndarray of shape (n_hidden + n_features,)
+    gram : ndarray of shape (n_hidden + n_features, n_hidden + n_features)
+        ``F^T F`` plus ``alpha`` and a tiny jitter on the diagonal.
+    """
+    m, n = H.shape
+    F = np.empty((m, n + X.shape[1]))
+    F[:, :n] = H
+    F[:, n:] = X
+    F_mean = F.sum(axis=0) / m
+    F -= F_mean
+
+    gram = np.dot(F.T, F)
+    # A tiny ridge keeps the system solvable when alpha is 0 and some states
+    # are constant, as dead ReLU units are.
+    jitter = 1e-10 * max(np.trace(gram) / gram.shape[0], 1.0)
+    for k in range(gram.shape[0]):
+        gram[k, k] += alpha + jitter
+    return F, F_mean, gram
+
+
+@njit(cache=True)
 def ridge_on_states(H, X, Y, alpha):
     """Solve ``min sum 0.5 ||y - C h - D x - d||^2 + alpha / 2 (||C||^2 + ||D||^2)``.
 
@@ -28,22 +63,10 @@ def ridge_on_states(H, X, Y, alpha):
     D : ndarray of shape (n_outputs, n_features)
     d : ndarray of shape (n_outputs,)
     """
-    m, n = H.shape
-    F = np.empty((m, n + X.shape[1]))
-    F[:, :n] = H
-    F[:, n:] = X
-    F_mean = F.sum(axis=0) / m
-    Y_mean = Y.sum(axis=0) / m
-    F -= F_mean
-    Yc = Y - Y_mean
-
-    gram = np.dot(F.T, F)
-    # A tiny ridge keeps the system solvable when alpha is 0 and some states
-    # are constant, as dead ReLU units are.
-    jitter = 1e-10 * max(np.trace(gram) / gram.shape[0], 1.0)
-    for k in range(gram.shape[0]):
-        gram[k, k] += alpha + jitter
-    W = np.linalg.solve(gram, np.dot(F.T, Yc))
+    n = H.shape[1]
+    F, F_mean, gram = centred_gram(H, X, alpha)
+    Y_mean = Y.sum(axis=0) / Y.shape[0]
+    W = np.linalg.solve(gram, np.dot(F.T, Y - Y_mean))
 
     d = Y_mean - np.dot(F_mean, W)
     return np.ascontiguousarray(W[:n].T), np.ascontiguousarray(W[n:].T), d
