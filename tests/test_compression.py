@@ -211,11 +211,17 @@ def test_refit_scores_match_refits_without_each_state():
 
 
 def test_compressor_ranks_states_on_collinear_large_inputs(fitted):
-    """Check that a duplicated input column of scale 1e9 does not break ranking."""
-    classifier, X_train, _, _, _ = fitted["breast_cancer"]
+    """Check that a duplicated input column of scale 1e9 does not break the refit.
+
+    Neither the ranking nor the refitted output layer may suffer from the
+    one huge column: the result scores as well as on the unscaled data.
+    """
+    classifier, X_train, X_test, _, y_test = fitted["breast_cancer"]
+    plain = ImplicitCompressor(classifier, prefit=True, n_hidden=50).fit(X_train)
     classifier = copy.deepcopy(classifier)
     model = classifier.model_
-    X = np.hstack([X_train, X_train[:, :1]]) * np.r_[1e9, np.ones(29), 1e9]
+    scale = np.r_[1e9, np.ones(29), 1e9]
+    X = np.hstack([X_train, X_train[:, :1]]) * scale
     B, D = (
         np.hstack([model.B, np.zeros((100, 1))]),
         np.hstack([model.D, np.zeros((2, 1))]),
@@ -229,6 +235,9 @@ def test_compressor_ranks_states_on_collinear_large_inputs(fitted):
 
     assert compressor.n_hidden_ == 50
     assert np.isfinite(compressor.output_error_bound_).all()
+    X_test_large = np.hstack([X_test, X_test[:, :1]]) * scale
+    accuracy = compressor.estimator_.score(X_test_large, y_test)
+    assert accuracy >= plain.estimator_.score(X_test, y_test) - 1 / y_test.size
 
 
 def test_compressor_bound_holds_on_perturbed_inputs(fitted):

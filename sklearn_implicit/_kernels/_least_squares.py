@@ -27,7 +27,8 @@ def centred_gram(H, X, alpha):
         The features, each minus its mean.
     F_mean : ndarray of shape (n_hidden + n_features,)
     gram : ndarray of shape (n_hidden + n_features, n_hidden + n_features)
-        ``F^T F`` plus ``alpha`` and a tiny jitter on the diagonal.
+        ``F^T F`` plus ``alpha`` and, on each diagonal entry, a jitter of
+        ``1e-10`` times that entry (at least ``1e-10``).
     """
     m, n = H.shape
     F = np.empty((m, n + X.shape[1]))
@@ -38,10 +39,10 @@ def centred_gram(H, X, alpha):
 
     gram = np.dot(F.T, F)
     # A tiny ridge keeps the system solvable when alpha is 0 and some states
-    # are constant, as dead ReLU units are.
-    jitter = 1e-10 * max(np.trace(gram) / gram.shape[0], 1.0)
+    # are constant, as dead ReLU units are. It is relative to each column's
+    # own size, so that one column of a huge scale does not shrink the rest.
     for k in range(gram.shape[0]):
-        gram[k, k] += alpha + jitter
+        gram[k, k] += alpha + 1e-10 * max(gram[k, k], 1.0)
     return F, F_mean, gram
 
 
