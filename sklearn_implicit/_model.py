@@ -14,6 +14,10 @@ from sklearn.utils import assert_all_finite, check_array, check_scalar
 from sklearn_implicit._activations import ACTIVATIONS
 from sklearn_implicit._kernels._equilibrium import predict, solve_fixed_point
 
+# A relative change of a few dozen units in the last place: what rounding
+# alone leaves between two iterates at the fixed point.
+_ROUNDING_LEVEL = 64 * np.finfo(np.float64).eps
+
 
 def perron_frobenius(M):
     """Perron-Frobenius eigenvalue of a non-negative matrix, block by block.
@@ -350,11 +354,17 @@ def warn_unsettled(residual, tol, max_iter, parameter, rows="rows", stacklevel=3
             "The equilibrium solve produced non-finite states; check that the "
             "inputs and the model matrices are of reasonable magnitude."
         )
+    worst = residual.max()
+    advice = f"Increase {parameter}."
+    if worst <= _ROUNDING_LEVEL:
+        advice = (
+            f"A change this small is rounding error, which more iterations do "
+            f"not remove: raise {parameter.replace('max_iter', 'tol')} above it."
+        )
     warnings.warn(
         f"The fixed-point solve did not converge for {unsettled.sum()} of "
         f"{residual.size} {rows} after {max_iter} iterations: the worst "
-        f"relative change is {residual.max():.3g}, above tol={tol:.3g}. "
-        f"Increase {parameter}.",
+        f"relative change is {worst:.3g}, above tol={tol:.3g}. {advice}",
         ConvergenceWarning,
         stacklevel=stacklevel,
     )

@@ -186,6 +186,18 @@ def test_model_warns_when_the_solve_stops_early():
     np.testing.assert_array_equal(n_iter, 2)
 
 
+def test_warning_at_rounding_level_asks_for_a_larger_tol():
+    """Check the advice when the remaining change is rounding error."""
+    with pytest.warns(ConvergenceWarning, match="raise tol above it") as record:
+        warn_unsettled(np.array([0.0, 2e-16]), 1e-300, 1000, "max_iter")
+    assert "Increase max_iter" not in str(record[0].message)
+
+    model = random_model(kappa=0.95)
+    X = np.random.default_rng(5).standard_normal((40, 3))
+    with pytest.warns(ConvergenceWarning, match="rounding error"):
+        model.hidden_state(X, tol=1e-300, max_iter=2000)
+
+
 def test_warn_unsettled_raises_on_overflow():
     """Check that non-finite states raise instead of passing silently."""
     with pytest.raises(FloatingPointError, match="non-finite"):
