@@ -55,6 +55,19 @@ def test_analysis_checks_feature_names(iris_frame):
     np.testing.assert_array_equal(output_bounds(clf, X, eps=0.1).upper, unnamed.upper)
 
 
+def test_analysis_refuses_a_single_1d_row(iris_frame):
+    """Check that a 1-d row gets scikit-learn's reshape advice, not a count."""
+    clf, X, y = iris_frame
+    row = X.to_numpy()[0]
+    for function in (output_bounds, state_bounds, sensitivity_attack):
+        with pytest.raises(
+            ValueError, match=r"(?s)Expected 2D array.*reshape\(1, -1\)"
+        ):
+            function(clf, row, eps=0.1)
+    with pytest.raises(ValueError, match="x has 3 features, but the model expects 4"):
+        lp_relaxation(clf, row[:3], eps=0.1)
+
+
 def test_attack_success_rate_on_frames_does_not_warn(iris_frame):
     """Check that named columns pass through without feature-name warnings."""
     clf, X, y = iris_frame

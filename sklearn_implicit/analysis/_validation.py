@@ -66,15 +66,15 @@ def check_inputs(model, X, name="X", estimator=None):
         A float64 C-contiguous copy; a single row given as a 1-d array is
         refused, as scikit-learn refuses it.
     """
-    if estimator is not None and not isinstance(estimator, ImplicitModel):
-        validate_data(estimator, X, reset=False, skip_check_array=True)
-    X = check_array(X, dtype=np.float64, order="C", copy=True, input_name=name)
-    if X.shape[1] != model.n_features_in:
+    rows = check_array(X, dtype=np.float64, order="C", copy=True, input_name=name)
+    if rows.shape[1] != model.n_features_in:
         raise ValueError(
-            f"{name} has {X.shape[1]} features, but the model expects "
+            f"{name} has {rows.shape[1]} features, but the model expects "
             f"{model.n_features_in} features as input."
         )
-    return X
+    if estimator is not None and not isinstance(estimator, ImplicitModel):
+        validate_data(estimator, X, reset=False, skip_check_array=True)
+    return rows
 
 
 def check_k(k, n_features, name="k"):
