@@ -128,8 +128,13 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
         self.verbose = verbose
 
     @abstractmethod
-    def _encode_targets(self, y, reset, classes=None):
-        """Return the targets as a 2D float array for the loss."""
+    def _encode_targets(self, y, reset, incremental, classes=None):
+        """Return the targets as a 2D float array for the loss.
+
+        ``reset`` starts afresh; otherwise training continues, by
+        `partial_fit` when ``incremental`` and by a warm-started `fit` when
+        not.
+        """
 
     @abstractmethod
     def _initial_output(self, Y):
@@ -223,9 +228,24 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
                 f"ignores {', '.join(penalised)}; use solver='adam' (or 'sgd', "
                 f"'frank_wolfe') with these penalties, or set them to 0."
             )
-        first_call = not hasattr(self, "_coef") or not (self.warm_start or incremental)
+        continues = self.warm_start or incremental
+        if continues and hasattr(self, "model_") and not hasattr(self, "_coef"):
+            raise ValueError(
+                f"{type(self).__name__}.model_ was set outside training (as "
+                "ImplicitCompressor does for its estimator_), so "
+                f"{'partial_fit' if incremental else 'warm_start'} has no "
+                "training state to continue. Call fit with warm_start=False to "
+                "train afresh."
+            )
+        first_call = not (hasattr(self, "_coef") and continues)
+        if not first_call and self._layout.dimensions[0] != self.n_hidden:
+            raise ValueError(
+                f"n_hidden={self.n_hidden} differs from the {self.model_.n_hidden} "
+                "hidden states of the fitted model, which warm_start and "
+                "partial_fit continue. Fit with warm_start=False to start afresh."
+            )
         X, y = self._validate_input(X, y, reset=first_call)
-        Y = self._encode_targets(y, reset=first_call, classes=classes)
+        Y = self._encode_targets(y, first_call, incremental, classes=classes)
         rng = check_random_state(self.random_state)
 
         if first_call:
@@ -236,12 +256,10 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
             self.best_loss_ = np.inf
             self.validation_scores_ = [] if self.early_stopping else None
             self.best_validation_score_ = -np.inf if self.early_stopping else None
-        elif self._layout.dimensions[0] != self.n_hidden:
-            raise ValueError(
-                f"n_hidden={self.n_hidden} differs from the {self.model_.n_hidden} "
-                "hidden states of the fitted model, which warm_start and "
-                "partial_fit continue. Fit with warm_start=False to start afresh."
-            )
+        elif self.early_stopping and self.validation_scores_ is None:
+            # Early stopping was switched on after the first fit.
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
         if first_call or not incremental or not hasattr(self, "_optimizer"):
             previous = None if first_call else getattr(self, "_optimizer", None)
             self._optimizer = self._make_optimizer()

@@ -6,7 +6,7 @@ import numpy as np
 from scipy.special import log_softmax, softmax
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import column_or_1d
 
 from sklearn_implicit._base import _BaseImplicit
@@ -180,8 +180,8 @@ class ImplicitRegressor(RegressorMixin, _BaseImplicit):
     keeps that equation well-posed. The parameters are trained by projected
     stochastic gradient on the squared error, differentiating through the
     equilibrium (reference, section 6.2 and appendix G). Targets are
-    standardised for training and the scaling is folded back into
-    ``model_``.
+    standardised for training (by those of the current fit, or by all that
+    `partial_fit` has seen) and the scaling is folded back into ``model_``.
 
     Parameters
     ----------{_REGRESSOR_DOC}
@@ -284,27 +284,48 @@ class ImplicitRegressor(RegressorMixin, _BaseImplicit):
         tags.target_tags.multi_output = True
         return tags
 
-    def _encode_targets(self, y, reset, classes=None):
+    def _encode_targets(self, y, reset, incremental, classes=None):
+        # Standardise each output by the targets seen: those of this fit, or
+        # of every partial_fit call so far. The trained parameters live in
+        # standardised units, so training that continues keeps them and
+        # reads them in the units of the updated statistics.
         Y = np.asarray(y, dtype=np.float64)
         if reset:
             self._single_output = Y.ndim == 1
         Y = Y.reshape(Y.shape[0], -1)
-        if reset:
-            with np.errstate(over="ignore", invalid="ignore"):
-                mean, scale = Y.mean(axis=0), Y.std(axis=0)
-            if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
-                raise ValueError(
-                    "y is too large to standardise: its mean or standard "
-                    "deviation overflows. Rescale y."
-                )
-            self._target_mean = mean
-            self._target_scale = np.where(scale > 0, scale, 1.0)
-        elif Y.shape[1] != self._target_mean.size:
+        if not reset and Y.shape[1] != self._target_mean.size:
             raise ValueError(
                 f"y has {Y.shape[1]} outputs, but {type(self).__name__} was "
                 f"fitted with {self._target_mean.size}."
             )
-        return (Y - self._target_mean) / self._target_scale
+
+        count = Y.shape[0]
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean, variance = Y.mean(axis=0), Y.var(axis=0)
+            if incremental and not reset:
+                # Chan et al.'s update of the mean and variance by a batch.
+                total = self._target_count + count
+                delta = mean - self._target_mean
+                mean = self._target_mean + delta * (count / total)
+                variance = (
+                    self._target_count * self._target_variance
+                    + count * variance
+                    + delta**2 * (self._target_count * count / total)
+                ) / total
+                count = total
+        if not (np.isfinite(mean).all() and np.isfinite(variance).all()):
+            raise ValueError(
+                "y is too large to standardise: its mean or standard "
+                "deviation overflows. Rescale y."
+            )
+        scale = np.sqrt(variance)
+        scale = np.where(scale > 0, scale, 1.0)
+
+        self._target_count = count
+        self._target_mean = mean
+        self._target_variance = variance
+        self._target_scale = scale
+        return (Y - mean) / scale
 
     def _initial_output(self, Y):
         return np.zeros(Y.shape[1])
@@ -490,7 +511,7 @@ class ImplicitClassifier(ClassifierMixin, _BaseImplicit):
             verbose=verbose,
         )
 
-    def _encode_targets(self, y, reset, classes=None):
+    def _encode_targets(self, y, reset, incremental, classes=None):
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if reset:
@@ -548,8 +569,8 @@ class ImplicitClassifier(ClassifierMixin, _BaseImplicit):
         y : array-like of shape (n_samples,)
             Class labels.
         classes : array-like of shape (n_classes,), default=None
-            Every class that will ever appear. Required on the first call,
-            ignored afterwards.
+            Every class that will ever appear. Required on the first call;
+            later calls may repeat it but not change it.
 
         Returns
         -------
@@ -558,6 +579,17 @@ class ImplicitClassifier(ClassifierMixin, _BaseImplicit):
         """
         if not hasattr(self, "classes_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if classes is not None:
+            try:
+                classes = unique_labels(classes)
+            except ValueError as exc:
+                raise ValueError(f"classes must list class labels: {exc}") from exc
+            if hasattr(self, "_coef") and not np.array_equal(classes, self.classes_):
+                raise ValueError(
+                    f"classes={classes.tolist()!r} differs from the classes_ "
+                    f"{self.classes_.tolist()!r} that training started with; "
+                    "partial_fit cannot change them. Call fit to start afresh."
+                )
         return self._fit(X, y, incremental=True, classes=classes)
 
     def predict_proba(self, X):

@@ -331,6 +331,21 @@ def test_compressor_fits_an_unfitted_estimator_and_leaves_inputs_alone(fitted):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
 
 
+def test_compressed_estimator_refuses_to_continue_training(fitted):
+    """Check that the compressed estimator_ cannot resume the lost training."""
+    classifier, X_train, X_test, y_train, y_test = fitted["breast_cancer"]
+    compressed = ImplicitCompressor(classifier, prefit=True, n_hidden=20).fit(X_train)
+    estimator = compressed.estimator_
+    score = estimator.score(X_test, y_test)
+
+    with pytest.raises(ValueError, match="partial_fit has no training state"):
+        estimator.partial_fit(X_train[:20], y_train[:20])
+    with pytest.raises(ValueError, match="warm_start has no training state"):
+        estimator.set_params(warm_start=True).fit(X_train, y_train)
+    assert estimator.score(X_test, y_test) == score
+    assert isinstance(estimator.model_, type(compressed.estimator_.model_))
+
+
 def test_compressor_regressor_and_pickle():
     """Check a compressed regressor's score and the pickled compressor."""
     X, y = load_diabetes(return_X_y=True)

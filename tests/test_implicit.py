@@ -262,6 +262,46 @@ def test_partial_fit_matches_one_epoch_and_needs_classes():
         regressor.partial_fit(X_REG, Y_REG[:, 0])
 
 
+def test_partial_fit_refuses_other_classes():
+    """Check that later calls may repeat classes but not change them."""
+    est = ImplicitClassifier(n_hidden=5, random_state=0)
+    est.partial_fit(X_IRIS, Y_IRIS, classes=[0, 1, 2])
+    est.partial_fit(X_IRIS, Y_IRIS, classes=[2, 0, 1])
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2, 3\] differs from"):
+        est.partial_fit(X_IRIS, Y_IRIS, classes=[0, 1, 2, 3])
+    with pytest.raises(ValueError, match="classes must list class labels"):
+        ImplicitClassifier().partial_fit(X_IRIS, Y_IRIS, classes={0, 1, 2})
+    np.testing.assert_array_equal(est.classes_, [0, 1, 2])
+
+
+def test_continued_training_standardises_by_the_targets_seen():
+    """Check the target statistics under warm_start and partial_fit."""
+    y = 1e4 * Y_REG + 5e5
+    est = ImplicitRegressor(n_hidden=20, warm_start=True, random_state=0)
+    est.fit(X_REG, y / 1e4)
+    before = est.score(X_REG, y / 1e4)
+    # Both targets standardise alike: an epoch on y continues the same fit.
+    est.set_params(max_iter=1).fit(X_REG, y)
+    assert est.score(X_REG, y) > before - 0.01
+
+    batches = [np.arange(2), np.arange(2, 60), np.arange(60, 120)]
+    regressor = ImplicitRegressor(n_hidden=10, random_state=0)
+    for rows in batches:
+        regressor.partial_fit(X_REG[rows], y[rows])
+    np.testing.assert_allclose(regressor._target_mean, y.mean(axis=0))
+    np.testing.assert_allclose(regressor._target_scale, y.std(axis=0))
+
+
+def test_early_stopping_switched_on_for_a_warm_start():
+    """Check that early stopping can be switched on between two fits."""
+    est = ImplicitClassifier(n_hidden=10, max_iter=20, warm_start=True, random_state=0)
+    est.fit(X_IRIS, Y_IRIS)
+    assert est.validation_scores_ is None
+    est.set_params(early_stopping=True).fit(X_IRIS, Y_IRIS)
+    assert len(est.validation_scores_) == est.n_iter_ - 20
+    assert est.best_validation_score_ == max(est.validation_scores_)
+
+
 def test_sparse_input_matches_dense():
     """Check that CSR input trains and predicts like the same dense data."""
     X, y = make_classification(n_samples=100, n_features=10, random_state=0)
