@@ -67,7 +67,7 @@ for budget in budgets:
 # %%
 # The scores, and what the selection costs
 # ----------------------------------------
-# Two thirds of the columns of ``(B; D)`` are exactly zero; the kept features
+# Most columns of ``(B; D)`` are exactly zero; the kept features
 # (dark bars) reach the mean score. A few features come within a couple of
 # points of the accuracy of all thirty.
 order = np.argsort(selector.scores_)[::-1]

@@ -212,3 +212,23 @@ def test_loss_values_match_their_definitions():
     cross_entropy = model_gradients(model, X, np.eye(4)[labels], "log_loss").loss
     expected = -log_proba[np.arange(10), labels].mean()
     assert cross_entropy == pytest.approx(expected, rel=1e-13)
+
+    # Smoothed targets, as the classifier's label_smoothing makes them.
+    soft = 0.9 * np.eye(4)[labels] + 0.1 / 4
+    cross_entropy = model_gradients(model, X, soft, "log_loss").loss
+    expected = -np.sum(soft * log_proba) / 10
+    assert cross_entropy == pytest.approx(expected, rel=1e-13)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_gradient_with_smoothed_targets(activation):
+    """Check the cross-entropy gradient against soft target rows."""
+    layout, coef, X, Y = make_problem(activation, "log_loss", seed=7)
+    Y = 0.8 * Y + 0.2 / Y.shape[1]
+
+    value, grad = objective(coef, layout, X, Y, "log_loss", activation, 0.3)
+    fd = central_differences(
+        lambda c: objective(c, layout, X, Y, "log_loss", activation, 0.3)[0], coef
+    )
+    for part in layout.slices:
+        assert_close(grad[part], fd[part])
