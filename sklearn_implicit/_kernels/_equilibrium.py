@@ -139,14 +139,20 @@ def _max_abs(S, r, old):
 
 @njit(cache=True)
 def _relative_change(new, old, r, floor):
-    # max|new[r] - old[r]| / max(max|new[r]|, floor); inf if new[r] is not
-    # finite.
-    size = _max_abs(new, r, None)
-    if size == np.inf:
+    # max|new[r] - old[r]| / max(max|new[r]|, floor); inf if new[r] or the
+    # change is not finite. Both maxima come from one pass, over bit patterns
+    # as in `_max_abs`.
+    size = 0
+    change = 0
+    for j in range(new.shape[1]):
+        h = new[r, j]
+        size = max(size, np.float64(abs(h)).view(np.int64))
+        change = max(change, np.float64(abs(h - old[r, j])).view(np.int64))
+    if size >= _INF_BITS or change >= _INF_BITS:
         return np.inf
-    size = max(size, floor)
-    change = _max_abs(new, r, old)
-    return change / size if size > 0.0 else change
+    scale = max(np.int64(size).view(np.float64), floor)
+    step = np.int64(change).view(np.float64)
+    return step / scale if scale > 0.0 else step
 
 
 @njit(cache=True)
