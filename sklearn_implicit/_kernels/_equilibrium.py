@@ -40,76 +40,83 @@ def _moved(h, old, tol, floor):
 
 
 @njit(cache=True)
-def _advance_rows(S, drive, weights, rows, active, activation, old, tol, floor, counts):
+def _bits(x):
+    # The bit pattern of |x|. Magnitudes order as their bit patterns do, NaN
+    # above inf, and an integer maximum vectorises where a floating-point
+    # one does not.
+    return np.float64(abs(x)).view(np.int64)
+
+
+@njit(cache=True)
+def _magnitude(bits):
+    # The magnitude whose pattern `_bits` gave; inf for inf and NaN.
+    return np.inf if bits >= _INF_BITS else np.int64(bits).view(np.float64)
+
+
+@njit(cache=True)
+def _advance_rows(
+    S, drive, weights, rows, active, activation, from_zero, old, tol, floor, counts
+):
     # S[r] <- phi(S[r] + drive[rows[r]]) for the first `active` rows, in
-    # place. Given `old`, the previous states, counts[r] also receives the
-    # entries of row r that moved, by `_moved` with floor[rows[r]]; with
-    # `old` None, a compiled variant without the test is used. The map is
-    # chosen once, outside the loops, so that they vectorise (an integer sum
-    # is the only reduction); `weights` is read by the adjoint map only.
+    # place; from zero, S[r] <- phi(drive[rows[r]]) without reading S. Given
+    # `old`, the previous states, counts[r] receives the entries of row r
+    # that moved, by `_moved` with floor[rows[r]]; with `old` None, the bit
+    # pattern of the row's largest magnitude, as in `_max_abs`. The map is
+    # chosen once, outside the loops, so that they vectorise (integer sums
+    # and maxima are the only reductions); `weights` is read by the adjoint
+    # map only.
     n = S.shape[1]
-    if activation == 0:
-        for r in range(active):
-            i = rows[r]
-            f = floor[i] if old is not None else 0.0
-            unsettled = 0
+    for r in range(active):
+        i = rows[r]
+        f = floor[i] if old is not None else 0.0
+        tally = 0
+        if activation == 0:
             for j in range(n):
-                z = S[r, j] + drive[i, j]
+                z = drive[i, j] if from_zero else S[r, j] + drive[i, j]
                 h = z if z > 0.0 else 0.0
                 S[r, j] = h
                 if old is not None:
-                    unsettled += _moved(h, old[r, j], tol, f)
-            if old is not None:
-                counts[r] = unsettled
-    elif activation == 1:
-        for r in range(active):
-            i = rows[r]
-            f = floor[i] if old is not None else 0.0
-            unsettled = 0
+                    tally += _moved(h, old[r, j], tol, f)
+                else:
+                    tally = max(tally, _bits(h))
+        elif activation == 1:
             for j in range(n):
-                z = S[r, j] + drive[i, j]
+                z = drive[i, j] if from_zero else S[r, j] + drive[i, j]
                 h = z if z > 0.0 else LEAKY_SLOPE * z
                 S[r, j] = h
                 if old is not None:
-                    unsettled += _moved(h, old[r, j], tol, f)
-            if old is not None:
-                counts[r] = unsettled
-    elif activation == 2:
-        for r in range(active):
-            i = rows[r]
-            f = floor[i] if old is not None else 0.0
-            unsettled = 0
+                    tally += _moved(h, old[r, j], tol, f)
+                else:
+                    tally = max(tally, _bits(h))
+        elif activation == 2:
             for j in range(n):
-                h = np.tanh(S[r, j] + drive[i, j])
+                z = drive[i, j] if from_zero else S[r, j] + drive[i, j]
+                h = np.tanh(z)
                 S[r, j] = h
                 if old is not None:
-                    unsettled += _moved(h, old[r, j], tol, f)
-            if old is not None:
-                counts[r] = unsettled
-    elif activation == 3:
-        for r in range(active):
-            i = rows[r]
-            f = floor[i] if old is not None else 0.0
-            unsettled = 0
+                    tally += _moved(h, old[r, j], tol, f)
+                else:
+                    tally = max(tally, _bits(h))
+        elif activation == 3:
             for j in range(n):
-                h = 1.0 / (1.0 + np.exp(-(S[r, j] + drive[i, j])))
+                z = drive[i, j] if from_zero else S[r, j] + drive[i, j]
+                h = 1.0 / (1.0 + np.exp(-z))
                 S[r, j] = h
                 if old is not None:
-                    unsettled += _moved(h, old[r, j], tol, f)
-            if old is not None:
-                counts[r] = unsettled
-    else:
-        for r in range(active):
-            i = rows[r]
-            f = floor[i] if old is not None else 0.0
-            unsettled = 0
+                    tally += _moved(h, old[r, j], tol, f)
+                else:
+                    tally = max(tally, _bits(h))
+        else:
             for j in range(n):
-                h = weights[i, j] * (S[r, j] + drive[i, j])
+                z = drive[i, j] if from_zero else S[r, j] + drive[i, j]
+                h = weights[i, j] * z
                 S[r, j] = h
                 if old is not None:
-                    unsettled += _moved(h, old[r, j], tol, f)
-            if old is not None:
-                counts[r] = unsettled
+                    tally += _moved(h, old[r, j], tol, f)
+                else:
+                    tally = max(tally, _bits(h))
+        if counts is not None:
+            counts[r] = tally
 
 
 @njit(cache=True)
@@ -127,31 +134,26 @@ def _count_moved(new, old, rows, active, tol, floor, counts):
 @njit(cache=True)
 def _max_abs(S, r, old):
     # max_j |S[r, j] - old[r, j]|, or max_j |S[r, j]| with `old` None; inf
-    # when an entry is not finite. The maximum is taken over the bit
-    # patterns of the magnitudes, which order as the magnitudes do, NaN
-    # above inf: an integer maximum vectorises, a floating-point one not.
+    # when an entry is not finite.
     top = 0
     for j in range(S.shape[1]):
-        a = S[r, j] if old is None else S[r, j] - old[r, j]
-        top = max(top, np.float64(abs(a)).view(np.int64))
-    return np.inf if top >= _INF_BITS else np.int64(top).view(np.float64)
+        top = max(top, _bits(S[r, j] if old is None else S[r, j] - old[r, j]))
+    return _magnitude(top)
 
 
 @njit(cache=True)
 def _relative_change(new, old, r, floor):
     # max|new[r] - old[r]| / max(max|new[r]|, floor); inf if new[r] or the
-    # change is not finite. Both maxima come from one pass, over bit patterns
-    # as in `_max_abs`.
+    # change is not finite. Both maxima come from one pass.
     size = 0
     change = 0
     for j in range(new.shape[1]):
-        h = new[r, j]
-        size = max(size, np.float64(abs(h)).view(np.int64))
-        change = max(change, np.float64(abs(h - old[r, j])).view(np.int64))
+        size = max(size, _bits(new[r, j]))
+        change = max(change, _bits(new[r, j] - old[r, j]))
     if size >= _INF_BITS or change >= _INF_BITS:
         return np.inf
-    scale = max(np.int64(size).view(np.float64), floor)
-    step = np.int64(change).view(np.float64)
+    scale = max(_magnitude(size), floor)
+    step = _magnitude(change)
     return step / scale if scale > 0.0 else step
 
 
@@ -179,22 +181,24 @@ def _iterate(M, drive, weights, H0, activation, tol, max_iter, scale):
     # `old` holds the active rows' states, compacted; the product lands in
     # `new`, which the pass turns into the next states in place. The two
     # buffers swap roles after every iteration. From zero, the first
-    # iteration needs no product.
+    # iteration needs no product and reads neither buffer, so neither is
+    # cleared.
     cold = H0.shape[0] == 0
-    old = np.zeros((m, n)) if cold else H0.copy()
-    new = np.zeros((m, n)) if cold else np.dot(old, M)
+    old = np.empty((m, n)) if cold else H0.copy()
+    new = np.empty((m, n)) if cold else np.dot(old, M)
 
     active = m
     for it in range(max_iter):
         if it == 0:
-            # Here rows[r] == r. From zero every entry moved by its own
+            # Here rows[r] == r, and counts[r] receives the pattern of the
+            # row's largest entry. From zero every entry moved by its own
             # size, so a row settled iff its largest entry is within
             # tol * floor.
             _advance_rows(
-                new, drive, weights, rows, m, activation, None, tol, floor, counts
+                new, drive, weights, rows, m, activation, cold, None, tol, floor, counts
             )
             for r in range(m):
-                size = _max_abs(new, r, None)
+                size = _magnitude(counts[r])
                 floor[r] = max(size, scale)
                 counts[r] = not (size <= tol * floor[r])
             if not cold:
@@ -202,7 +206,17 @@ def _iterate(M, drive, weights, H0, activation, tol, max_iter, scale):
         else:
             np.dot(old[:active], M, new[:active])
             _advance_rows(
-                new, drive, weights, rows, active, activation, old, tol, floor, counts
+                new,
+                drive,
+                weights,
+                rows,
+                active,
+                activation,
+                False,
+                old,
+                tol,
+                floor,
+                counts,
             )
 
         last = it == max_iter - 1
@@ -211,7 +225,13 @@ def _iterate(M, drive, weights, H0, activation, tol, max_iter, scale):
             i = rows[r]
             if counts[r] == 0 or last:
                 n_iter[i] = it + 1
-                residual[i] = _relative_change(new, old, r, floor[i])
+                if it == 0 and cold:
+                    # From zero, the change is the state itself.
+                    step = _max_abs(new, r, None)
+                    scaled = 0.0 < floor[i] < np.inf
+                    residual[i] = step / floor[i] if scaled else step
+                else:
+                    residual[i] = _relative_change(new, old, r, floor[i])
                 _copy_row(H, i, new, r)
             else:
                 if kept < r:
@@ -462,7 +482,7 @@ def _iterate_low_rank(
     # `solve_low_rank`. The results land in H, n_iter and residual, views of
     # the block's rows.
     m, n, k = drive.shape[0], LT.shape[1], LT.shape[0]
-    W = np.zeros((m, n))
+    W = np.empty((m, n))
     Z = np.zeros((m, k))
     Z_next = np.empty((m, k))
     floor = np.zeros(m)
@@ -474,7 +494,9 @@ def _iterate_low_rank(
     for it in range(max_iter):
         if it > 0:
             np.dot(Z[:active], LT, W[:active])
-        _advance_rows(W, drive, drive, rows, active, activation, None, tol, None, None)
+        _advance_rows(
+            W, drive, drive, rows, active, activation, it == 0, None, tol, None, None
+        )
         np.dot(W[:active], R, Z_next[:active])
 
         last = it == max_iter - 1
