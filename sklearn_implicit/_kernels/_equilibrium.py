@@ -178,11 +178,11 @@ def _iterate(M, drive, weights, H0, activation, tol, max_iter, scale):
     counts = np.empty(m, dtype=np.int64)
     rows = np.arange(m)
 
-    # `old` holds the active rows' states, compacted; the product lands in
-    # `new`, which the pass turns into the next states in place. The two
-    # buffers swap roles after every iteration. From zero, the first
-    # iteration needs no product and reads neither buffer, so neither is
-    # cleared.
+    # `old` holds the active rows' states, compacted in an order that `rows`
+    # maps to the batch; the product lands in `new`, which the pass turns
+    # into the next states in place. The two buffers swap roles after every
+    # iteration. From zero, the first iteration needs no product and reads
+    # neither buffer, so neither is cleared.
     cold = H0.shape[0] == 0
     old = np.empty((m, n)) if cold else H0.copy()
     new = np.empty((m, n)) if cold else np.dot(old, M)
@@ -220,8 +220,11 @@ def _iterate(M, drive, weights, H0, activation, tol, max_iter, scale):
             )
 
         last = it == max_iter - 1
-        kept = 0
-        for r in range(active):
+        # From the last row down: a settled row's place goes to the last
+        # kept row, already examined, so at most one row moves per row that
+        # settles.
+        end = active
+        for r in range(active - 1, -1, -1):
             i = rows[r]
             if counts[r] == 0 or last:
                 n_iter[i] = it + 1
@@ -233,13 +236,12 @@ def _iterate(M, drive, weights, H0, activation, tol, max_iter, scale):
                 else:
                     residual[i] = _relative_change(new, old, r, floor[i])
                 _copy_row(H, i, new, r)
-            else:
-                if kept < r:
-                    _copy_row(new, kept, new, r)
-                rows[kept] = i
-                kept += 1
+                end -= 1
+                if r < end:
+                    _copy_row(new, r, new, end)
+                    rows[r] = rows[end]
 
-        active = kept
+        active = end
         if active == 0:
             break
         old, new = new, old
