@@ -142,14 +142,17 @@ def _max_abs(S, r, old):
 
 
 @njit(cache=True)
-def _relative_change(new, old, r, floor):
-    # max|new[r] - old[r]| / max(max|new[r]|, floor); inf if new[r] or the
-    # change is not finite. Both maxima come from one pass.
+def _settle_row(H, i, new, old, r, floor):
+    # H[i] <- new[r]; returns max|new[r] - old[r]| / max(max|new[r]|, floor),
+    # inf if new[r] or the change is not finite. One pass copies and takes
+    # both maxima.
     size = 0
     change = 0
     for j in range(new.shape[1]):
-        size = max(size, _bits(new[r, j]))
-        change = max(change, _bits(new[r, j] - old[r, j]))
+        h = new[r, j]
+        H[i, j] = h
+        size = max(size, _bits(h))
+        change = max(change, _bits(h - old[r, j]))
     if size >= _INF_BITS or change >= _INF_BITS:
         return np.inf
     scale = max(_magnitude(size), floor)
@@ -233,9 +236,9 @@ def _iterate(M, drive, weights, H0, activation, tol, max_iter, scale):
                     step = _max_abs(new, r, None)
                     scaled = 0.0 < floor[i] < np.inf
                     residual[i] = step / floor[i] if scaled else step
+                    _copy_row(H, i, new, r)
                 else:
-                    residual[i] = _relative_change(new, old, r, floor[i])
-                _copy_row(H, i, new, r)
+                    residual[i] = _settle_row(H, i, new, old, r, floor[i])
                 end -= 1
                 if r < end:
                     _copy_row(new, r, new, end)
