@@ -19,7 +19,7 @@ from sklearn_implicit._activations import ACTIVATIONS
 from sklearn_implicit._kernels._equilibrium import predict
 from sklearn_implicit._kernels._least_squares import ridge_on_states
 from sklearn_implicit._kernels._projection import project_inf_ball
-from sklearn_implicit._model import warn_unsettled, writable
+from sklearn_implicit._model import check_outputs, warn_unsettled, writable
 from sklearn_implicit._solvers._gradient import ParameterLayout, loss_and_gradient
 from sklearn_implicit._solvers._optimizers import (
     AdamOptimizer,
@@ -454,13 +454,14 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
             order="C",
         )
         # Warnings point at the caller of predict, predict_proba and the like.
-        return self.model_._solve(
+        _, out, _ = self.model_._solve(
             X,
             self.fixed_point_tol,
             self.fixed_point_max_iter,
             parameter="fixed_point_max_iter",
             stacklevel=5,
-        )[1]
+        )
+        return check_outputs(out)
 
 
 @functools.cache

@@ -319,8 +319,35 @@ class ImplicitModel:
         -------
         Y : ndarray of shape (n_samples, n_outputs)
             Predicted outputs.
+
+        Raises
+        ------
+        FloatingPointError
+            When the states or the outputs of some row overflow float64.
         """
-        return self._solve(X, tol, max_iter)[1]
+        return check_outputs(self._solve(X, tol, max_iter)[1])
+
+
+def check_outputs(out):
+    """Return ``out``, or raise if some row of it is not finite.
+
+    The inputs and the states were finite, so a non-finite output means that
+    ``C h + D x + d`` overflowed float64.
+
+    Raises
+    ------
+    FloatingPointError
+        When some output is inf or NaN.
+    """
+    overflowed = ~np.isfinite(out).all(axis=1)
+    if overflowed.any():
+        raise FloatingPointError(
+            f"The outputs C h + D x + d overflowed float64 for "
+            f"{overflowed.sum()} of {out.shape[0]} rows, although their states "
+            "are finite; check that the inputs and the model matrices are of "
+            "reasonable magnitude."
+        )
+    return out
 
 
 def warn_unsettled(residual, tol, max_iter, parameter, rows="rows", stacklevel=3):

@@ -603,6 +603,29 @@ def test_worst_case_loss_checks_targets_and_loss():
         worst_case_loss(model, X, [0, 1, 1], 0.1, loss="log_loss")
 
 
+@pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
+def test_bounds_refuse_what_overflows_float64():
+    """Check the errors for a sensitivity matrix or outputs beyond float64.
+
+    Along a chain of 60 states with links of 1e6, the input reaches the
+    output amplified by 1e6^59; with D = 1e10, the output of x = 1e300 is
+    beyond float64 while its state is not.
+    """
+    chain = ImplicitModel(
+        np.diag(np.full(59, 1e6), -1), np.ones((60, 1)), np.ones((1, 60)), [[1.0]]
+    )
+    with pytest.raises(ValueError, match="sensitivity matrix overflows float64"):
+        sensitivity_matrix(chain)
+
+    model = ImplicitModel([[0.0]], [[1.0]], [[1.0]], [[1e10]])
+    with pytest.raises(
+        FloatingPointError, match="outputs C h \\+ D x \\+ d overflowed"
+    ):
+        output_bounds(model, [[1e300]], 0.0)
+    with pytest.raises(FloatingPointError, match="overflowed float64 for 1 of 1"):
+        worst_case_loss(model, [[1e300]], [0.0], 0.0)
+
+
 def test_norm_bounds_need_a_contractive_A():
     """Check eq. (4.3) and (4.8) refuse gamma ||A||_inf >= 1, Theorem 4.1 not."""
     model = ImplicitModel(

@@ -271,6 +271,18 @@ def test_rescale_triangular_with_large_entries(activation):
     assert_same_predictions(model, rescaled)
 
 
+@pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
+def test_rescale_refuses_a_scaling_beyond_float64():
+    """Check the error when v = (I - |A| / kappa)^{-1} 1 overflows.
+
+    Along a chain of 60 states with links of 1e6, v grows like (2e6)^59.
+    """
+    A = np.diag(np.full(59, 1e6), -1)
+    model = model_with(A, "relu", p=1)
+    with pytest.raises(ValueError, match="overflows float64"):
+        rescale(model, kappa=0.5)
+
+
 def test_rescale_block_triangular_reducible():
     """Check a reducible |A| with a large coupling between two cycles."""
     A = np.array(

@@ -204,6 +204,22 @@ def test_warn_unsettled_raises_on_overflow():
         warn_unsettled(np.array([0.0, np.inf]), 1e-6, 10, "max_iter")
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_model_raises_when_outputs_overflow(sparse):
+    """Check that outputs beyond float64 raise, while the states stay usable.
+
+    The state relu(1e300) is finite, but D x = 1e10 * 1e300 is not.
+    """
+    model = ImplicitModel([[0.0]], [[1.0]], [[1.0]], [[1e10]])
+    X = np.array([[1e300], [1.0]])
+    X = sp.csr_matrix(X) if sparse else X
+
+    np.testing.assert_array_equal(model.hidden_state(X), [[1e300], [1.0]])
+    with pytest.raises(FloatingPointError, match="overflowed float64 for 1 of 2"):
+        with np.errstate(over="ignore"):
+            model.predict(X)
+
+
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [

@@ -153,8 +153,16 @@ def sensitivity_matrix(model, *, blocks=None, norm=2):
     contraction_gap(gamma * N_A, "gamma |A|" if blocks is None else "gamma N(A)")
 
     identity = np.eye(N_A.shape[0])
-    gain = linalg.solve(identity - gamma * N_A, gamma * N_B)
-    return N_C @ gain + np.abs(model.D)
+    with np.errstate(over="ignore", invalid="ignore"):
+        gain = linalg.solve(identity - gamma * N_A, gamma * N_B)
+        S = N_C @ gain + np.abs(model.D)
+    if not np.all(np.isfinite(S)):
+        raise ValueError(
+            "The sensitivity matrix overflows float64 for this model: the "
+            "feedback through |A| amplifies the inputs beyond 1.8e308, so "
+            "every bound built on it would be infinite."
+        )
+    return S
 
 
 def _top_k_sum(M, k):

@@ -212,6 +212,13 @@ def rescale(model, *, kappa=None):
     target = float(kappa)
     for _ in range(_RESCALE_ATTEMPTS):
         v = _scaling(abs_A, target)
+        if not np.all(np.isfinite(v)):
+            # A smaller target only makes v larger.
+            raise ValueError(
+                "The scaling v = (I - |A| / kappa)^{-1} 1 overflows float64 "
+                "for this A, whose feedback amplifies beyond 1.8e308; no "
+                "diagonal scaling of it can be formed in floating point."
+            )
         A = model.A * v / v[:, None]
         norm_inf = float(np.abs(A).sum(axis=1).max())
         if np.all(v > 0) and norm_inf < kappa and norm_inf < 1:
