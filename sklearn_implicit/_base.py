@@ -228,6 +228,12 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
                 f"ignores {', '.join(penalised)}; use solver='adam' (or 'sgd', "
                 f"'frank_wolfe') with these penalties, or set them to 0."
             )
+        if incremental and self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: a single "
+                "epoch has no validation history to stop on. Set "
+                "early_stopping=False, or use fit."
+            )
         continues = self.warm_start or incremental
         if continues and hasattr(self, "model_") and not hasattr(self, "_coef"):
             raise ValueError(
@@ -270,8 +276,7 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
                 # its first step, of size 1, would replace A by a vertex.
                 self._optimizer.t = previous.t
 
-        early_stopping = self.early_stopping and not incremental
-        if early_stopping:
+        if self.early_stopping:
             stratify = y if self._loss == "log_loss" else None
             X, X_val, Y, Y_val = train_test_split(
                 X,
@@ -291,7 +296,7 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
         # 40x per epoch on a busy one: train on one thread.
         with _blas_controller().limit(limits=1, user_api="blas"):
             self._train(
-                X, Y, rng, incremental, (X_val, Y_val) if early_stopping else None
+                X, Y, rng, incremental, (X_val, Y_val) if self.early_stopping else None
             )
         self._finish_model()
         return self
@@ -301,6 +306,13 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
         else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    f"batch_size={self.batch_size} exceeds the {n_samples} "
+                    "training rows; every epoch takes them as one batch.",
+                    UserWarning,
+                    stacklevel=5,
+                )
             batch_size = min(self.batch_size, n_samples)
         best_coef = self._coef.copy() if validation is not None else None
         unsettled = _UnsettledRows(self.fixed_point_tol)
@@ -319,10 +331,9 @@ class _BaseImplicit(BaseEstimator, metaclass=ABCMeta):
             if starts is not None:
                 starts.ready = True
 
-            if validation is None:
-                improved = loss < self.best_loss_ - self.tol
-                self.best_loss_ = min(self.best_loss_, loss)
-            else:
+            improved = loss < self.best_loss_ - self.tol
+            self.best_loss_ = min(self.best_loss_, loss)
+            if validation is not None:
                 score = self._validation_score(*validation)
                 self.validation_scores_.append(score)
                 improved = score > self.best_validation_score_ + self.tol

@@ -91,7 +91,7 @@ _COMMON_DOC = """
         See ``tol``.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data, stop on its score and
-        keep the best parameters seen.
+        keep the best parameters seen. Not available with ``partial_fit``.
     validation_fraction : float, default=0.1
         Share of the data held out when ``early_stopping`` is True.
     shuffle : bool, default=True
@@ -539,10 +539,19 @@ class ImplicitClassifier(ClassifierMixin, _BaseImplicit):
         check_classification_targets(y)
         if reset:
             self.classes_ = np.unique(y if classes is None else classes)
-        if self.classes_.size < 2:
+            if self.classes_.size < 2:
+                source = "the data" if classes is None else "classes"
+                found = "only one class" if self.classes_.size else "no class"
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes, "
+                    f"but {source} contains {found}: {self.classes_.tolist()!r}."
+                )
+        elif not incremental and not np.array_equal(np.unique(y), self.classes_):
             raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes, "
-                f"but the data contains only one class: {self.classes_.tolist()[0]!r}."
+                "warm_start continues the fitted model, so y must have the same "
+                f"classes as before, {self.classes_.tolist()!r}; it has "
+                f"{np.unique(y).tolist()!r}. Fit with warm_start=False to start "
+                "afresh."
             )
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:

@@ -185,6 +185,17 @@ def test_loss_curve_and_stopping():
     assert est.best_loss_ == min(est.loss_curve_)
 
 
+def test_batch_size_above_the_rows_warns():
+    """Check that a batch larger than the data is clipped with a warning."""
+    est = ImplicitClassifier(n_hidden=5, batch_size=500, max_iter=3, random_state=0)
+    with pytest.warns(UserWarning, match="batch_size=500 exceeds the 150 training"):
+        est.fit(X_IRIS, Y_IRIS)
+    one_batch = ImplicitClassifier(
+        n_hidden=5, batch_size=150, max_iter=3, random_state=0
+    ).fit(X_IRIS, Y_IRIS)
+    np.testing.assert_array_equal(est.loss_curve_, one_batch.loss_curve_)
+
+
 def test_max_iter_warning():
     """Check the ConvergenceWarning when training runs out of epochs."""
     est = ImplicitClassifier(n_hidden=5, max_iter=2, random_state=0)
@@ -217,7 +228,10 @@ def test_early_stopping_keeps_the_best_model():
     ).fit(X, y)
     assert len(est.validation_scores_) == est.n_iter_
     assert est.best_validation_score_ == max(est.validation_scores_)
+    assert est.best_loss_ == min(est.loss_curve_)
     assert est.n_iter_ < est.max_iter
+    with pytest.raises(ValueError, match="partial_fit does not support early_stop"):
+        clone(est).partial_fit(X, y, classes=[0, 1])
 
     regressor = ImplicitRegressor(n_hidden=10, early_stopping=True, random_state=0)
     regressor.fit(X_REG, Y_REG)
@@ -240,6 +254,13 @@ def test_warm_start_continues_training():
         cold.fit(X_IRIS, Y_IRIS)
         cold.fit(X_IRIS, Y_IRIS)
     assert cold.n_iter_ == 5
+
+    # A warm start must see the classes it continues, as MLPClassifier asks.
+    with pytest.raises(ValueError, match=r"same classes as before, \[0, 1, 2\]"):
+        est.fit(X_IRIS, np.minimum(Y_IRIS, 1))
+    with pytest.warns(ConvergenceWarning):
+        cold.fit(X_IRIS, np.minimum(Y_IRIS, 1))
+    np.testing.assert_array_equal(cold.classes_, [0, 1])
 
 
 def test_partial_fit_matches_one_epoch_and_needs_classes():
@@ -390,8 +411,14 @@ def test_bad_input_gets_clear_errors(Estimator, X, y):
 
 def test_classifier_errors_on_targets():
     """Check the errors for a single class and for continuous targets."""
-    with pytest.raises(ValueError, match=r"at least 2 classes.*only one class: 1\.0"):
+    with pytest.raises(
+        ValueError, match=r"at least 2 classes.*data contains only one class: \[1\.0\]"
+    ):
         ImplicitClassifier().fit(X_IRIS[:10], np.ones(10))
+    with pytest.raises(
+        ValueError, match=r"at least 2 classes.*classes contains no class: \[\]"
+    ):
+        ImplicitClassifier().partial_fit(X_IRIS, Y_IRIS, classes=[])
     with pytest.raises(ValueError, match="Unknown label type"):
         ImplicitClassifier().fit(X_IRIS, X_IRIS[:, 0])
     with pytest.raises(ValueError, match="y contains NaN"):
