@@ -253,6 +253,8 @@ def test_model_error_bound_validation():
         model_error_bound(model, X, random_model(4, 3, 2, 0.7, "tanh", 0))
     with pytest.raises(ValueError, match="X has 2 features"):
         model_error_bound(model, np.zeros((2, 2)), error=0.1)
+    with pytest.raises(TypeError, match="X must be an array of input rows, not Impl"):
+        model_error_bound(model, model, X)
     with pytest.raises(
         ValueError, match=r"lambda_pf\(gamma \(\|A\| \+ error\)\) < 1, but it is 1.1"
     ):

@@ -385,6 +385,25 @@ def test_lp_relaxation_not_certified_warns():
     assert_in_box(result.attack, x, 0.3)
 
 
+def test_inaccurate_lp_solve_gives_only_the_library_warning():
+    """Check that cvxpy's own warning does not repeat the library's.
+
+    SCS stopped after 20 iterations returns 'optimal_inaccurate', for which
+    the attack is refined by a second solve.
+    """
+    model = tiny_model(6, 3, seed=0)
+    x = np.array([0.1, -0.2, 0.3])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = lp_relaxation(
+            model, x, 0.3, solver="SCS", solver_options={"max_iters": 20}
+        )
+    assert result.status == "optimal_inaccurate" and not result.certified
+    messages = [str(warning.message) for warning in caught]
+    assert len(messages) == 1
+    assert messages[0].startswith("The LP relaxation is not certified: SCS")
+
+
 def test_sdp_relaxation_falls_back_to_scs_uncertified():
     """Check the SCS fallback: a bound, a warning, and no certificate."""
     model = tiny_model(3, 2, seed=1)

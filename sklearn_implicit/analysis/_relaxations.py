@@ -162,7 +162,11 @@ def _optimal_points(problem, slack, h, v, solver, solver_options):
         cp.Minimize(slack), problem.constraints + [problem.objective.expr >= target]
     )
     try:
-        refined.solve(solver=solver, **(solver_options or {}))
+        with warnings.catch_warnings():
+            # Only an optimal refined point is used; an inaccurate one is
+            # dropped below, so cvxpy's warning about it says nothing.
+            warnings.filterwarnings("ignore", "Solution may be inaccurate")
+            refined.solve(solver=solver, **(solver_options or {}))
     except (cp.SolverError, ValueError):
         return points
     if refined.status == cp.OPTIMAL:

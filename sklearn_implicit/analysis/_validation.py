@@ -66,6 +66,10 @@ def check_inputs(model, X, name="X", estimator=None):
         A float64 C-contiguous copy; a single row given as a 1-d array is
         refused, as scikit-learn refuses it.
     """
+    if isinstance(X, ImplicitModel) or hasattr(X, "get_params"):
+        raise TypeError(
+            f"{name} must be an array of input rows, not {type(X).__name__}."
+        )
     rows = check_array(X, dtype=np.float64, order="C", copy=True, input_name=name)
     if rows.shape[1] != model.n_features_in:
         raise ValueError(
