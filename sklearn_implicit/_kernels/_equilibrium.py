@@ -60,11 +60,10 @@ def _advance_rows(
     # S[r] <- phi(S[r] + drive[rows[r]]) for the first `active` rows, in
     # place; from zero, S[r] <- phi(drive[rows[r]]) without reading S. Given
     # `old`, the previous states, counts[r] receives the entries of row r
-    # that moved, by `_moved` with floor[rows[r]]; with `old` None, the bit
-    # pattern of the row's largest magnitude, as in `_max_abs`. The map is
-    # chosen once, outside the loops, so that they vectorise (integer sums
-    # and maxima are the only reductions); `weights` is read by the adjoint
-    # map only.
+    # that moved, by `_moved` with floor[rows[r]]; with `old` None, `_bits`
+    # of the row's largest entry. The map is chosen per row, outside the loop
+    # over its entries, so that this loop vectorises (integer sums and maxima
+    # are its only reductions); `weights` is read by the adjoint map only.
     n = S.shape[1]
     for r in range(active):
         i = rows[r]
