@@ -329,10 +329,20 @@ class ImplicitModel:
 
 
 def check_outputs(out):
-    """Return ``out``, or raise if some row of it is not finite.
+    """Return the outputs of a solve, or raise if some row is not finite.
 
     The inputs and the states were finite, so a non-finite output means that
     ``C h + D x + d`` overflowed float64.
+
+    Parameters
+    ----------
+    out : ndarray of shape (n_samples, n_outputs)
+        Outputs of `ImplicitModel._solve`.
+
+    Returns
+    -------
+    out : ndarray of shape (n_samples, n_outputs)
+        The same array.
 
     Raises
     ------
@@ -342,7 +352,7 @@ def check_outputs(out):
     overflowed = ~np.isfinite(out).all(axis=1)
     if overflowed.any():
         raise FloatingPointError(
-            f"The outputs C h + D x + d overflowed float64 for "
+            "The outputs C h + D x + d overflowed float64 for "
             f"{overflowed.sum()} of {out.shape[0]} rows, although their states "
             "are finite; check that the inputs and the model matrices are of "
             "reasonable magnitude."
