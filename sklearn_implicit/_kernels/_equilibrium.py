@@ -490,16 +490,19 @@ def _iterate_low_rank(
     Z = np.zeros((m, k))
     Z_next = np.empty((m, k))
     floor = np.zeros(m)
+    sizes = np.empty(m, dtype=np.int64)
     rows = np.arange(m)
 
     # W holds the active rows' states, compacted through `rows`; Z their
-    # reduced states R^T h of the previous iteration.
+    # reduced states R^T h of the previous iteration. The pass reports each
+    # row's largest entry in `sizes`, which sets its floor on the first
+    # iteration.
     active = m
     for it in range(max_iter):
         if it > 0:
             np.dot(Z[:active], LT, W[:active])
         _advance_rows(
-            W, drive, drive, rows, active, activation, it == 0, None, tol, None, None
+            W, drive, drive, rows, active, activation, it == 0, None, tol, None, sizes
         )
         np.dot(W[:active], R, Z_next[:active])
 
@@ -508,7 +511,7 @@ def _iterate_low_rank(
         for r in range(active):
             i = rows[r]
             if it == 0:
-                floor[r] = _max_abs(W, r, None)
+                floor[r] = _magnitude(sizes[r])
             change = gain * _max_abs(Z_next, r, Z)
             n_iter[i] = it + 1
 
