@@ -279,9 +279,9 @@ class ImplicitModel:
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input rows.
         tol : float, default=1e-6
-            Relative tolerance: a row stops once no entry of its state moved
-            by more than ``tol`` times the larger of that entry and the
-            max-norm of the row's first iterate.
+            Relative tolerance: a row stops once its state moved by at most
+            ``tol`` times the larger of its max-norm and that of the row's
+            first iterate.
         max_iter : int, default=1000
             Largest number of fixed-point iterations for one row.
         return_n_iter : bool, default=False

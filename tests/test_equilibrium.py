@@ -103,6 +103,30 @@ def test_fixed_point_reports_unsettled_rows():
     np.testing.assert_allclose(residual, change / scale, rtol=1e-12)
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_fixed_point_stops_each_row_at_its_first_settled_iterate(activation):
+    """Check that a row stops at the first iterate whose relative change is <= tol."""
+    A, drive = random_problem(20, 40, 0.9, seed=4)
+    tol = 1e-6
+    H, n_iter, residual = solve(A, drive, activation, tol)
+
+    # The iterates of the whole batch, run without stopping (tolerance 0). A
+    # product over fewer rows may round differently, hence the tolerances.
+    iterates = [np.zeros_like(drive)]
+    for k in range(1, n_iter.max() + 1):
+        iterates.append(solve(A, drive, activation, 0.0, max_iter=k)[0])
+    first = np.abs(PHI[activation](drive)).max(axis=1)
+    for i in range(drive.shape[0]):
+        relative = [
+            np.abs(iterates[k][i] - iterates[k - 1][i]).max()
+            / max(np.abs(iterates[k][i]).max(), first[i])
+            for k in range(1, n_iter[i] + 1)
+        ]
+        assert relative[-1] <= tol < min(relative[:-1], default=np.inf)
+        np.testing.assert_allclose(residual[i], relative[-1], rtol=1e-8)
+        np.testing.assert_allclose(H[i], iterates[n_iter[i]][i], rtol=0, atol=1e-14)
+
+
 def test_fixed_point_flags_non_finite_rows():
     """Check that a row that overflows gets an infinite residual."""
     # A = 2 is not well-posed: h <- relu(2 h + 1) doubles until it overflows.

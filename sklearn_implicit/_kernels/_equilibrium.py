@@ -34,12 +34,6 @@ _INF_BITS = 0x7FF0000000000000  # the bit pattern of inf, as an int64
 
 
 @njit(cache=True)
-def _moved(h, old, tol, floor):
-    # Whether an entry moved by more than tol * max(|h|, floor); NaN counts.
-    return not (abs(h - old) <= tol * max(abs(h), floor))
-
-
-@njit(cache=True)
 def _bits(x):
     # The bit pattern of |x|. Magnitudes order as their bit patterns do, NaN
     # above inf, and an integer maximum vectorises where a floating-point
@@ -55,79 +49,77 @@ def _magnitude(bits):
 
 @njit(cache=True)
 def _advance_rows(
-    S, drive, weights, rows, active, activation, from_zero, old, tol, floor, counts
+    S, drive, weights, rows, active, activation, from_zero, old, sizes, changes
 ):
     # S[r] <- phi(S[r] + drive[rows[r]]) for the first `active` rows, in
-    # place; from zero, S[r] <- phi(drive[rows[r]]) without reading S. Given
-    # `old`, the previous states, counts[r] receives the entries of row r
-    # that moved, by `_moved` with floor[rows[r]]; with `old` None, `_bits`
-    # of the row's largest entry. The map is chosen per row, outside the loop
-    # over its entries, so that this loop vectorises (integer sums and maxima
-    # are its only reductions); `weights` is read by the adjoint map only.
+    # place; from zero, S[r] <- phi(drive[rows[r]]) without reading S.
+    # sizes[r] receives `_bits` of the row's largest entry and, given `old`,
+    # the previous states, changes[r] that of its largest change. The map is
+    # chosen per row, outside the loop over its entries, so that this loop
+    # vectorises (integer maxima are its only reductions); `weights` is read
+    # by the adjoint map only.
     n = S.shape[1]
     for r in range(active):
         i = rows[r]
-        f = floor[i] if old is not None else 0.0
-        tally = 0
+        size = 0
+        change = 0
         if activation == 0:
             for j in range(n):
                 z = drive[i, j] if from_zero else S[r, j] + drive[i, j]
                 h = z if z > 0.0 else 0.0
                 S[r, j] = h
+                size = max(size, _bits(h))
                 if old is not None:
-                    tally += _moved(h, old[r, j], tol, f)
-                else:
-                    tally = max(tally, _bits(h))
+                    change = max(change, _bits(h - old[r, j]))
         elif activation == 1:
             for j in range(n):
                 z = drive[i, j] if from_zero else S[r, j] + drive[i, j]
                 h = z if z > 0.0 else LEAKY_SLOPE * z
                 S[r, j] = h
+                size = max(size, _bits(h))
                 if old is not None:
-                    tally += _moved(h, old[r, j], tol, f)
-                else:
-                    tally = max(tally, _bits(h))
+                    change = max(change, _bits(h - old[r, j]))
         elif activation == 2:
             for j in range(n):
                 z = drive[i, j] if from_zero else S[r, j] + drive[i, j]
                 h = np.tanh(z)
                 S[r, j] = h
+                size = max(size, _bits(h))
                 if old is not None:
-                    tally += _moved(h, old[r, j], tol, f)
-                else:
-                    tally = max(tally, _bits(h))
+                    change = max(change, _bits(h - old[r, j]))
         elif activation == 3:
             for j in range(n):
                 z = drive[i, j] if from_zero else S[r, j] + drive[i, j]
                 h = 1.0 / (1.0 + np.exp(-z))
                 S[r, j] = h
+                size = max(size, _bits(h))
                 if old is not None:
-                    tally += _moved(h, old[r, j], tol, f)
-                else:
-                    tally = max(tally, _bits(h))
+                    change = max(change, _bits(h - old[r, j]))
         else:
             for j in range(n):
                 z = drive[i, j] if from_zero else S[r, j] + drive[i, j]
                 h = weights[i, j] * z
                 S[r, j] = h
+                size = max(size, _bits(h))
                 if old is not None:
-                    tally += _moved(h, old[r, j], tol, f)
-                else:
-                    tally = max(tally, _bits(h))
-        if counts is not None:
-            counts[r] = tally
+                    change = max(change, _bits(h - old[r, j]))
+        sizes[r] = size
+        if old is not None:
+            changes[r] = change
 
 
 @njit(cache=True)
-def _count_moved(new, old, rows, active, tol, floor, counts):
-    # counts[r] <- entries of row r that moved, as in `_advance_rows`.
-    n = new.shape[1]
-    for r in range(active):
-        f = floor[rows[r]]
-        unsettled = 0
-        for j in range(n):
-            unsettled += _moved(new[r, j], old[r, j], tol, f)
-        counts[r] = unsettled
+def _relative_change(change, size, floor):
+    # change / max(size, floor) for the patterns `_bits` gave of a row's
+    # largest change and largest entry; inf when either is not finite, or
+    # when the row moved while its scale is zero.
+    scale = max(_magnitude(size), floor)
+    step = _magnitude(change)
+    if step == np.inf or scale == np.inf:
+        return np.inf
+    if scale > 0.0:
+        return step / scale
+    return 0.0 if step == 0.0 else np.inf
 
 
 @njit(cache=True)
@@ -138,25 +130,6 @@ def _max_abs(S, r, old):
     for j in range(S.shape[1]):
         top = max(top, _bits(S[r, j] if old is None else S[r, j] - old[r, j]))
     return _magnitude(top)
-
-
-@njit(cache=True)
-def _settle_row(H, i, new, old, r, floor):
-    # H[i] <- new[r]; returns max|new[r] - old[r]| / max(max|new[r]|, floor),
-    # inf if new[r] or the change is not finite. One pass copies and takes
-    # both maxima.
-    size = 0
-    change = 0
-    for j in range(new.shape[1]):
-        h = new[r, j]
-        H[i, j] = h
-        size = max(size, _bits(h))
-        change = max(change, _bits(h - old[r, j]))
-    if size >= _INF_BITS or change >= _INF_BITS:
-        return np.inf
-    scale = max(_magnitude(size), floor)
-    step = _magnitude(change)
-    return step / scale if scale > 0.0 else step
 
 
 @njit(cache=True)
@@ -177,36 +150,29 @@ def _iterate(M, drive, weights, H0, activation, tol, max_iter, scale):
     n_iter = np.empty(m, dtype=np.int64)
     residual = np.empty(m)
     floor = np.empty(m)
-    counts = np.empty(m, dtype=np.int64)
+    sizes = np.empty(m, dtype=np.int64)
+    changes = np.empty(m, dtype=np.int64)
     rows = np.arange(m)
 
     # `old` holds the active rows' states, compacted in an order that `rows`
     # maps to the batch; the product lands in `new`, which the pass turns
     # into the next states in place. The two buffers swap roles after every
     # iteration. From zero, the first iteration needs no product and reads
-    # neither buffer, so neither is cleared.
+    # neither buffer, so neither is cleared, and each row's change is its
+    # size.
     cold = H0.shape[0] == 0
     old = np.empty((m, n)) if cold else H0.copy()
     new = np.empty((m, n)) if cold else np.dot(old, M)
 
     active = m
     for it in range(max_iter):
-        if it == 0:
-            # Here rows[r] == r, and counts[r] receives the pattern of the
-            # row's largest entry. From zero every entry moved by its own
-            # size, so a row settled iff its largest entry is within
-            # tol * floor.
+        if it == 0 and cold:
             _advance_rows(
-                new, drive, weights, rows, m, activation, cold, None, tol, floor, counts
+                new, drive, weights, rows, m, activation, True, None, sizes, sizes
             )
-            for r in range(m):
-                size = _magnitude(counts[r])
-                floor[r] = max(size, scale)
-                counts[r] = not (size <= tol * floor[r])
-            if not cold:
-                _count_moved(new, old, rows, m, tol, floor, counts)
         else:
-            np.dot(old[:active], M, new[:active])
+            if it > 0:
+                np.dot(old[:active], M, new[:active])
             _advance_rows(
                 new,
                 drive,
@@ -216,10 +182,13 @@ def _iterate(M, drive, weights, H0, activation, tol, max_iter, scale):
                 activation,
                 False,
                 old,
-                tol,
-                floor,
-                counts,
+                sizes,
+                changes,
             )
+        if it == 0:
+            # Here rows[r] == r.
+            for r in range(m):
+                floor[r] = max(_magnitude(sizes[r]), scale)
 
         last = it == max_iter - 1
         # From the last row down: a settled row's place goes to the last
@@ -228,16 +197,12 @@ def _iterate(M, drive, weights, H0, activation, tol, max_iter, scale):
         end = active
         for r in range(active - 1, -1, -1):
             i = rows[r]
-            if counts[r] == 0 or last:
+            change = sizes[r] if it == 0 and cold else changes[r]
+            relative = _relative_change(change, sizes[r], floor[i])
+            if relative <= tol or last:
                 n_iter[i] = it + 1
-                if it == 0 and cold:
-                    # From zero, the change is the state itself.
-                    step = _max_abs(new, r, None)
-                    scaled = 0.0 < floor[i] < np.inf
-                    residual[i] = step / floor[i] if scaled else step
-                    _copy_row(H, i, new, r)
-                else:
-                    residual[i] = _settle_row(H, i, new, old, r, floor[i])
+                residual[i] = relative
+                _copy_row(H, i, new, r)
                 end -= 1
                 if r < end:
                     _copy_row(new, r, new, end)
@@ -256,11 +221,12 @@ def solve_fixed_point(A, drive, H0, activation, tol, max_iter):
     """Solve ``H = phi(H A^T + drive)`` row by row.
 
     Each iteration is one BLAS-3 product of the still-active rows with ``A^T``
-    followed by one pass that adds the drive, applies the activation, tests
-    each entry's change and compacts the rows that remain active. A row stops,
-    and is never touched again, once every entry moved by at most
-    ``tol * max(|h_j|, s)``, where ``s`` is the max-norm of the row's first
-    iterate; its result thus does not depend on the other rows of the batch.
+    followed by one pass that adds the drive, applies the activation and
+    takes each row's largest entry and largest change; the rows that remain
+    active are then compacted. A row stops, and is never touched again, once
+    ``||h_t - h_{t-1}||_inf <= tol * max(||h_t||_inf, s)``, where ``s`` is the
+    max-norm of the row's first iterate; its result thus does not depend on
+    the other rows of the batch.
 
     Parameters
     ----------
@@ -273,7 +239,7 @@ def solve_fixed_point(A, drive, H0, activation, tol, max_iter):
     activation : int
         Activation code, 0 to 3; see the module docstring.
     tol : float
-        Relative tolerance on the change of each entry.
+        Relative tolerance on the change of a row, as above.
     max_iter : int
         Largest number of applications of the map to one row, at least 1.
 
@@ -284,7 +250,8 @@ def solve_fixed_point(A, drive, H0, activation, tol, max_iter):
         Applications of the map that each row received.
     residual : ndarray of shape (n_samples,)
         Each row's last change in max-norm, relative to the larger of
-        ``||h||_inf`` and ``s``. When ``||A||_inf <= 1`` it bounds the
+        ``||h||_inf`` and ``s``: at most ``tol`` for the rows that stopped
+        before ``max_iter``. When ``||A||_inf <= 1`` it bounds the
         relative equilibrium residual ``||h - phi(A h + B x + b)||_inf``.
     """
     AT = np.ascontiguousarray(A.T)
@@ -502,7 +469,7 @@ def _iterate_low_rank(
         if it > 0:
             np.dot(Z[:active], LT, W[:active])
         _advance_rows(
-            W, drive, drive, rows, active, activation, it == 0, None, tol, None, sizes
+            W, drive, drive, rows, active, activation, it == 0, None, sizes, sizes
         )
         np.dot(W[:active], R, Z_next[:active])
 
