@@ -2,13 +2,16 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Closed-form robustness bounds of an implicit model (paper, section 4)."""
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 from scipy.special import logsumexp
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import Bunch
 
 from sklearn_implicit._activations import apply_activation
-from sklearn_implicit._model import perron_frobenius
+from sklearn_implicit._model import check_outputs, perron_frobenius
 from sklearn_implicit.analysis._validation import (
     check_blocks,
     check_inputs,
@@ -23,7 +26,8 @@ from sklearn_implicit.analysis._validation import (
 _DUAL = {1: np.inf, 2: 2, np.inf: 1}
 
 # Settings of the nominal equilibrium solves: the bounds are centred on these
-# states, so they are solved far below any radius of interest.
+# states, so they are solved far below any radius of interest. What error
+# remains is bounded by `nominal_states` and added to the bounds.
 _SOLVE = {"tol": 1e-12, "max_iter": 10_000}
 
 # Largest number of sweeps of the interval iteration of `state_bounds`, which
@@ -291,8 +295,11 @@ def state_bounds(model, X, eps, *, k=None):
     Lipschitz estimate), the iteration therefore produces nested boxes that
     all contain the perturbed states. It runs for at most 100 sweeps.
 
-    The nominal states are solved to a relative tolerance of ``1e-12``; the
-    bounds are centred on them.
+    The bounds hold for the exact equilibria. They are centred on the
+    nominal states solved to a relative tolerance of ``1e-12`` and widened by
+    a bound on the error left in those. A fitted estimator's ``predict``
+    solves to its own ``fixed_point_tol``, so its states can lie outside
+    by about that tolerance relative to their size.
 
     Examples
     --------
@@ -324,13 +331,81 @@ def state_bounds(model, X, eps, *, k=None):
         else np.inf
     )
 
-    H0 = model.hidden_state(X, **_SOLVE)
+    H0, error = nominal_states(model, X)
     lower, upper = interval_iteration(
-        model, X, H0 - state_half_width, H0 + state_half_width, spread
+        model, X, H0 - state_half_width - error, H0 + state_half_width + error, spread
     )
     return Bunch(
         lower=lower, upper=upper, radius=state_half_width, norm_bound=norm_bound
     )
+
+
+def nominal_states(model, X):
+    """Equilibrium states of the nominal inputs, with a bound on their error.
+
+    The states are solved to a relative tolerance of ``1e-12`` in at most
+    10,000 iterations. Their error is then bounded from their residual
+    ``e = phi(A h + B x + b) - h``: the exact state ``h*`` satisfies
+    ``|h* - h| <= gamma |A| |h* - h| + |e|``, hence
+    ``|h* - h| <= (I - gamma |A|)^{-1} |e|``, a non-negative matrix when the
+    model is well-posed.
+
+    Parameters
+    ----------
+    model : ImplicitModel
+    X : ndarray of shape (n_samples, n_features)
+
+    Returns
+    -------
+    H : ndarray of shape (n_samples, n_hidden)
+        The solved states.
+    error : ndarray of shape (n_samples, n_hidden)
+        Elementwise bound on ``|h* - h|``; about ``1e-12`` times the states
+        unless the iteration ran out.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When some state did not settle within the 10,000 iterations; the
+        bounds built on it stay valid, widened by ``error``.
+    """
+    with warnings.catch_warnings():
+        # Its advice, to raise max_iter, names no parameter of the caller.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        H, n_iter = model.hidden_state(X, **_SOLVE, return_n_iter=True)
+
+    gamma = lipschitz_constant(model)
+    N_A = np.abs(model.A)
+    contraction_gap(gamma * N_A)
+    drive = X @ model.B.T + model.b
+    residual = np.abs(apply_activation(H @ model.A.T + drive, model.activation) - H)
+    with np.errstate(over="ignore"):
+        error = linalg.solve(np.eye(model.n_hidden) - gamma * N_A, residual.T).T
+    if not np.all(np.isfinite(error)):
+        raise ValueError(
+            "The error bound of the nominal states overflows float64: the "
+            "feedback through |A| amplifies their residual beyond 1.8e308."
+        )
+
+    if np.any(n_iter >= _SOLVE["max_iter"]):
+        warnings.warn(
+            f"The nominal states did not settle within {_SOLVE['max_iter']} "
+            "iterations, as the model is close to the limit of "
+            "well-posedness. The bounds remain valid: they are widened by the "
+            f"states' remaining error, at most {error.max():.3g}.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return H, error
+
+
+def _nominal_outputs(model, X):
+    # The outputs of the nominal states, and |C| times the bound on their
+    # error: how far each exact output may lie from them.
+    H0, error = nominal_states(model, X)
+    with np.errstate(over="ignore", invalid="ignore"):
+        Y0 = H0 @ model.C.T + X @ model.D.T + model.d
+    return check_outputs(Y0), error @ np.abs(model.C).T
 
 
 def preactivation_interval(model, X, lower, upper, drive_radius):
@@ -433,7 +508,8 @@ def output_bounds(model, X, eps, *, k=None):
     bounds : Bunch
         ``lower``, ``upper`` : ndarray of shape (n_samples, n_outputs)
             ``y0 - radius`` and ``y0 + radius``, with ``y0`` the nominal
-            outputs.
+            outputs, each widened by ``|C|`` times the bound on the error of
+            the nominal states (see Notes).
         ``radius`` : ndarray of shape (n_outputs,)
             Half-widths of the output box; the same for every row.
 
@@ -453,6 +529,13 @@ def output_bounds(model, X, eps, *, k=None):
     largest entries is subadditive and positively homogeneous, so taking it
     once per output, after the non-negative combination, costs least.
 
+    The bounds hold for the exact outputs. The nominal states are solved to a
+    relative tolerance of ``1e-12``, and ``lower`` and ``upper`` are widened
+    by ``|C|`` times a bound on the error left in them, negligible unless
+    their solve ran out of iterations. A fitted estimator's ``predict``
+    solves to its own ``fixed_point_tol``, so its outputs can lie outside by
+    about ``|C|`` times that tolerance relative to the states' size.
+
     Examples
     --------
     >>> from sklearn_implicit import ImplicitModel
@@ -469,11 +552,10 @@ def output_bounds(model, X, eps, *, k=None):
     radius = check_radius(eps, model.n_features_in)
     k = check_k(k, model.n_features_in)
 
-    Y0 = model.predict(X, **_SOLVE)
     output_radius = _output_radius(model, radius, k)
-    return Bunch(
-        lower=Y0 - output_radius, upper=Y0 + output_radius, radius=output_radius
-    )
+    Y0, error = _nominal_outputs(model, X)
+    half_width = output_radius + error
+    return Bunch(lower=Y0 - half_width, upper=Y0 + half_width, radius=output_radius)
 
 
 def lipschitz_bound(model):
@@ -593,6 +675,10 @@ def worst_case_loss(model, X, y, eps, *, loss="auto", k=None):
     than the bound of section 4.4, ``logsumexp(y0 + sigma) - y0_c +
     sigma_c``.
 
+    As in `output_bounds`, ``sigma`` includes the bound on the error of the
+    nominal states, which are solved to a relative tolerance of ``1e-12``;
+    ``nominal`` is the loss of the outputs so solved.
+
     Examples
     --------
     >>> from sklearn_implicit import ImplicitModel
@@ -609,8 +695,9 @@ def worst_case_loss(model, X, y, eps, *, loss="auto", k=None):
     loss = check_loss(estimator, model, loss)
     Y = check_targets(estimator, model, y, X.shape[0], loss)
 
-    Y0 = model.predict(X, **_SOLVE)
-    sigma = _output_radius(model, radius, k)
+    output_radius = _output_radius(model, radius, k)
+    Y0, error = _nominal_outputs(model, X)
+    sigma = output_radius + error
 
     if loss == "squared_error":
         gap = np.abs(Y - Y0)
@@ -621,7 +708,7 @@ def worst_case_loss(model, X, y, eps, *, loss="auto", k=None):
     labels = Y.argmax(axis=1)
     rows = np.arange(Y0.shape[0])
     worst = Y0 + sigma
-    worst[rows, labels] = Y0[rows, labels] - sigma[labels]
+    worst[rows, labels] = Y0[rows, labels] - sigma[rows, labels]
     return Bunch(
         nominal=logsumexp(Y0, axis=1) - Y0[rows, labels],
         upper=logsumexp(worst, axis=1) - worst[rows, labels],
