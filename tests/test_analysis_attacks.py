@@ -454,3 +454,37 @@ def test_relaxation_attack_bad_inputs():
         relaxation_attack(model, X, eps=0.1, n_features=0)
     with pytest.raises(ValueError, match="activation='tanh'"):
         relaxation_attack(random_model(n=3, p=2, activation="tanh"), X, eps=0.1)
+
+
+def test_attacks_return_a_dataframe_for_a_dataframe():
+    """Check that a DataFrame comes back with its index and columns, so that
+    the estimator that was fitted on names takes the attack without warning."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    columns = [f"f{j}" for j in range(4)]
+    X = pd.DataFrame(rng.standard_normal((30, 4)), columns=columns)
+    X.index = X.index + 100
+    y = (X["f0"] + X["f1"] > 0).astype(int)
+    clf = ImplicitClassifier(n_hidden=5, max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    given = X.copy()
+
+    attacks = [
+        sensitivity_attack(clf, X, eps=0.5, random_state=0),
+        gradient_attack(clf, X, y, eps=0.5, random_state=0),
+        relaxation_attack(clf, X.iloc[:3], eps=0.5),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for X_adv in attacks:
+            assert isinstance(X_adv, pd.DataFrame)
+            assert list(X_adv.columns) == columns
+            rows = X.loc[X_adv.index]
+            assert np.all(np.abs(X_adv.to_numpy() - rows.to_numpy()) <= 0.5 + 1e-12)
+            attack_success_rate(clf, rows, y.loc[X_adv.index], X_adv)
+            clf.predict(X_adv)
+    pd.testing.assert_frame_equal(X, given)
+    X_adv = sensitivity_attack(clf.model_, X.to_numpy(), eps=0.5)
+    assert isinstance(X_adv, np.ndarray)

@@ -13,6 +13,7 @@ measured by running the model on the returned inputs, with
 """
 
 import math
+import sys
 import warnings
 from numbers import Integral, Real
 
@@ -68,6 +69,15 @@ def _check_feature_range(feature_range, X):
             f"[{X.min():.6g}, {X.max():.6g}]."
         )
     return low, high
+
+
+def _like_input(X_adv, X):
+    # The attack in the container the user passed: a pandas DataFrame keeps
+    # its index and columns, so that the estimator sees its feature names.
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and isinstance(X, pandas.DataFrame):
+        return pandas.DataFrame(X_adv, index=X.index, columns=X.columns)
+    return X_adv
 
 
 def _perturb(X, scores, k, eps, feature_range, random_state):
@@ -138,8 +148,9 @@ def sensitivity_attack(
 
     Returns
     -------
-    X_adv : ndarray of shape (n_samples, n_features)
-        The perturbed inputs. Each row differs from ``X`` in at most
+    X_adv : ndarray or DataFrame of shape (n_samples, n_features)
+        The perturbed inputs, as a DataFrame with the index and columns of
+        ``X`` when ``X`` is one. Each row differs from ``X`` in at most
         ``n_features`` entries and lies inside the box and ``feature_range``.
 
     See Also
@@ -169,7 +180,7 @@ def sensitivity_attack(
     array([[0.       , 0.       , 0.0488135]])
     """
     estimator, model = model, check_model(model)
-    X = check_inputs(model, X, estimator=estimator)
+    given, X = X, check_inputs(model, X, estimator=estimator)
     k = _check_n_features(n_features, X.shape[1])
     if target not in ("predicted", "total"):
         raise ValueError(f"target must be 'predicted' or 'total', got {target!r}.")
@@ -179,7 +190,8 @@ def sensitivity_attack(
         scores = np.broadcast_to(S.sum(axis=0), X.shape)
     else:
         scores = S[model.predict(X).argmax(axis=1)]
-    return _perturb(X, scores, k, eps, feature_range, random_state)
+    X_adv = _perturb(X, scores, k, eps, feature_range, random_state)
+    return _like_input(X_adv, given)
 
 
 def gradient_attack(
@@ -233,8 +245,9 @@ def gradient_attack(
 
     Returns
     -------
-    X_adv : ndarray of shape (n_samples, n_features)
-        The perturbed inputs. Each row differs from ``X`` in at most
+    X_adv : ndarray or DataFrame of shape (n_samples, n_features)
+        The perturbed inputs, as a DataFrame with the index and columns of
+        ``X`` when ``X`` is one. Each row differs from ``X`` in at most
         ``n_features`` entries and lies inside the box and ``feature_range``.
 
     See Also
@@ -261,13 +274,14 @@ def gradient_attack(
     array([[1.       , 1.       , 1.0488135]])
     """
     estimator, model = model, check_model(model)
-    X = check_inputs(model, X, estimator=estimator)
+    given, X = X, check_inputs(model, X, estimator=estimator)
     k = _check_n_features(n_features, X.shape[1])
     loss = check_loss(estimator, model, loss)
     Y = check_targets(estimator, model, y, X.shape[0], loss)
 
     scores = np.abs(model_gradients(model, X, Y, loss).X)
-    return _perturb(X, scores, k, eps, feature_range, random_state)
+    X_adv = _perturb(X, scores, k, eps, feature_range, random_state)
+    return _like_input(X_adv, given)
 
 
 def relaxation_attack(
@@ -322,9 +336,10 @@ def relaxation_attack(
 
     Returns
     -------
-    X_adv : ndarray of shape (n_samples, n_features)
+    X_adv : ndarray or DataFrame of shape (n_samples, n_features)
         The perturbed inputs, each inside the box, ``feature_range`` and the
-        ``n_features`` budget.
+        ``n_features`` budget; a DataFrame with the index and columns of
+        ``X`` when ``X`` is one.
 
     Warns
     -----
@@ -355,7 +370,7 @@ def relaxation_attack(
     array([[ 0.2, -0.1]])
     """
     estimator, model = model, check_model(model)
-    X = check_inputs(model, X, estimator=estimator)
+    given, X = X, check_inputs(model, X, estimator=estimator)
     if method not in ("lp", "sdp"):
         raise ValueError(f"method must be 'lp' or 'sdp', got {method!r}.")
     k = None
@@ -394,7 +409,7 @@ def relaxation_attack(
             UserWarning,
             stacklevel=2,
         )
-    return X_adv
+    return _like_input(X_adv, given)
 
 
 def _predicted_outputs(estimator, model, X):
