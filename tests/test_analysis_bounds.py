@@ -585,6 +585,9 @@ def test_bounds_check_inputs_and_radius(function):
         call(eps=[0.1, np.nan, 0.1])
     with pytest.raises(ValueError, match=r"eps must be a scalar or have shape \(3,\)"):
         call(eps=[0.1, 0.2])
+    for eps in ["0.1", None, True, ["0.1"] * 3]:
+        with pytest.raises(TypeError, match="eps must be a number or an array"):
+            call(eps=eps)
     for k in [0, 4, 1.5, True]:
         with pytest.raises(ValueError, match=r"k must be None or an int in \[1, 3\]"):
             call(k=k)

@@ -227,7 +227,10 @@ def check_radius(eps, n_features, name="eps"):
     -------
     radius : ndarray of shape (n_features,)
     """
-    radius = np.array(eps, dtype=np.float64)
+    radius = np.asarray(eps)
+    if radius.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a number or an array of numbers, got {eps!r}.")
+    radius = radius.astype(np.float64)
     if radius.ndim == 0:
         radius = np.full(n_features, float(radius))
     if radius.shape != (n_features,):
