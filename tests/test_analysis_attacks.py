@@ -217,6 +217,10 @@ def test_attack_labels_go_through_classes(digits_classifier):
     assert attack_success_rate(named, X, names[y], X_adv) == attack_success_rate(
         named.model_, X, y, X_adv
     )
+    labels = names[y].astype(object)
+    labels[3] = None
+    with pytest.raises(ValueError, match="labels the model does not predict, such"):
+        attack_success_rate(named, X, labels, X_adv)
 
 
 def test_attacks_fool_digits_classifier(digits_classifier):

@@ -130,12 +130,15 @@ def check_labels(estimator, y, n_samples, n_outputs):
     if classes is None:
         classes = np.arange(n_outputs)
 
-    indices = np.minimum(np.searchsorted(classes, y), classes.size - 1)
-    unknown = classes[indices] != y
+    # A lookup rather than a sorted search: a label of another type than the
+    # classes, such as None among strings, is then unknown, not unorderable.
+    position = {label: index for index, label in enumerate(classes.tolist())}
+    indices = np.array([position.get(label, -1) for label in y.tolist()], dtype=int)
+    unknown = indices < 0
     if unknown.any():
         raise ValueError(
             f"y holds labels the model does not predict, such as "
-            f"{y[unknown][0].tolist()!r}; expected one of {classes.tolist()!r}."
+            f"{y[unknown][:1].tolist()[0]!r}; expected one of {classes.tolist()!r}."
         )
     return indices
 
