@@ -6,7 +6,7 @@ import copy
 from numbers import Integral
 
 import numpy as np
-from scipy import linalg
+from scipy import linalg, sparse
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -348,7 +348,21 @@ class ImplicitCompressor(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = not self.prefit
+        tags.input_tags.sparse = True
         return tags
+
+    def _validate_inputs(self, X, reset):
+        # Dense float64 rows: the states, the refit and the bounds are dense
+        # whatever the input, so a sparse X is densified once here.
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse=["csr", "csc"],
+            dtype=np.float64,
+            order="C",
+        )
+        return X.toarray() if sparse.issparse(X) else X
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
@@ -356,7 +370,7 @@ class ImplicitCompressor(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training inputs: the estimator is fitted on them (unless
             ``prefit``), the output layer is refitted on them and the bounds
             are computed over them.
@@ -369,7 +383,7 @@ class ImplicitCompressor(
             The fitted compressor.
         """
         X_user = X
-        X = validate_data(self, X, dtype=np.float64, order="C")
+        X = self._validate_inputs(X, reset=True)
         if self.prefit:
             try:
                 check_is_fitted(self.estimator)
@@ -500,7 +514,7 @@ class ImplicitCompressor(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input rows.
 
         Returns
@@ -516,7 +530,7 @@ class ImplicitCompressor(
                 scores, for a classifier).
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64, order="C")
+        X = self._validate_inputs(X, reset=False)
         H = self._original.hidden_state(X, tol=_TIGHT_TOL, max_iter=_TIGHT_MAX_ITER)
         return self._bound(X, H)
 
@@ -525,7 +539,7 @@ class ImplicitCompressor(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input rows.
 
         Returns
@@ -536,7 +550,7 @@ class ImplicitCompressor(
             when it has them.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64, order="C")
+        X = self._validate_inputs(X, reset=False)
         return self.estimator_.model_.hidden_state(
             X,
             tol=getattr(self.estimator_, "fixed_point_tol", 1e-6),

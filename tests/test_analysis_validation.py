@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import sparse
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -16,12 +17,14 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_implicit import ImplicitClassifier, ImplicitModel
 from sklearn_implicit.analysis import (
     attack_success_rate,
+    gradient_attack,
     lp_relaxation,
     output_bounds,
     sdp_relaxation,
     sensitivity_attack,
     sensitivity_matrix,
     state_bounds,
+    worst_case_loss,
 )
 
 pd = pytest.importorskip("pandas")
@@ -123,3 +126,39 @@ def test_relaxations_name_the_supported_activations():
     model = ImplicitModel([[0.5]], [[1.0]], [[1.0]], [[0.0]], activation="leaky_relu")
     with pytest.raises(ValueError, match=r"supports activation in \['relu'\]"):
         sdp_relaxation(model, [0.0], eps=0.1)
+
+
+def test_analysis_takes_sparse_inputs_as_their_dense_rows():
+    """Check that a sparse X, which the estimators take, gives the results of
+    its dense rows, as one-hot pipelines produce it."""
+    X, y = load_iris(return_X_y=True)
+    X = np.where(X > np.median(X, axis=0), X, 0.0)
+    X_sparse = sparse.csr_matrix(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = ImplicitClassifier(n_hidden=8, max_iter=30, random_state=0)
+        clf.fit(X_sparse, y)
+    rows = slice(0, 150, 30)
+
+    for function, extra in [
+        (state_bounds, ()),
+        (output_bounds, ()),
+        (worst_case_loss, (y[rows],)),
+    ]:
+        dense = function(clf, X[rows], *extra, eps=0.1)
+        for Z in (X_sparse[rows], sparse.csc_array(X[rows])):
+            result = function(clf, Z, *extra, eps=0.1)
+            for key in dense:
+                np.testing.assert_array_equal(result[key], dense[key])
+
+    X_adv = gradient_attack(clf, X_sparse, y, eps=0.2, random_state=0)
+    assert isinstance(X_adv, np.ndarray)
+    np.testing.assert_array_equal(
+        X_adv, gradient_attack(clf, X, y, eps=0.2, random_state=0)
+    )
+    assert attack_success_rate(clf, X_sparse, y, sparse.csr_matrix(X_adv)) == (
+        attack_success_rate(clf, X, y, X_adv)
+    )
+    assert lp_relaxation(clf.model_, X_sparse[3], 0.1).bound == pytest.approx(
+        lp_relaxation(clf.model_, X[3], 0.1).bound, rel=1e-9
+    )

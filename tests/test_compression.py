@@ -313,6 +313,25 @@ def test_compressor_transform_and_feature_names(fitted):
     assert names[0] == "implicitcompressor0" and names[-1] == "implicitcompressor9"
 
 
+def test_compressor_takes_sparse_inputs_as_their_dense_rows(fitted):
+    """Check that a sparse X, which the estimators take, compresses as its
+    dense rows do, in fit, transform and error_bound."""
+    classifier, X_train, X_test, _, _ = fitted["breast_cancer"]
+    dense = ImplicitCompressor(classifier, prefit=True, n_hidden=20).fit(X_train)
+    compressor = ImplicitCompressor(classifier, prefit=True, n_hidden=20)
+    compressor.fit(sparse.csr_matrix(X_train))
+
+    np.testing.assert_array_equal(compressor.kept_states_, dense.kept_states_)
+    np.testing.assert_array_equal(
+        compressor.output_error_bound_, dense.output_error_bound_
+    )
+    for Z in (sparse.csr_array(X_test), sparse.csc_matrix(X_test)):
+        np.testing.assert_array_equal(compressor.transform(Z), dense.transform(X_test))
+        np.testing.assert_array_equal(
+            compressor.error_bound(Z).output, dense.error_bound(X_test).output
+        )
+
+
 def test_compressor_fits_an_unfitted_estimator_and_leaves_inputs_alone(fitted):
     """Check fitting a clone, and that a prefit estimator is not modified."""
     classifier, X_train, X_test, y_train, y_test = fitted["breast_cancer"]

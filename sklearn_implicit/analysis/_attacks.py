@@ -126,7 +126,7 @@ def sensitivity_attack(
     ----------
     model : ImplicitModel or fitted estimator
         The implicit model, or a fitted implicit estimator.
-    X : array-like of shape (n_samples, n_features)
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
         Inputs to attack, in the model's own input space.
     eps : float or array-like of shape (n_features,)
         Largest change of every input, one value for all or one per feature;
@@ -220,7 +220,7 @@ def gradient_attack(
     ----------
     model : ImplicitModel or fitted estimator
         The implicit model, or a fitted implicit estimator.
-    X : array-like of shape (n_samples, n_features)
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
         Inputs to attack, in the model's own input space.
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         True targets of ``X``: class labels for the log loss (labels in
@@ -311,7 +311,7 @@ def relaxation_attack(
     model : ImplicitModel or fitted estimator
         The implicit model, or a fitted implicit estimator, with a ReLU
         activation (the LP also accepts the leaky ReLU).
-    X : array-like of shape (n_samples, n_features)
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
         Inputs to attack, in the model's own input space.
     eps : float or array-like of shape (n_features,)
         Largest change of every input, one value for all or one per feature;
@@ -436,12 +436,12 @@ def attack_success_rate(model, X, y, X_adv):
         A classifier: a fitted implicit classifier, whose ``predict`` is
         used, or an `ImplicitModel` with at least two outputs, whose
         prediction is the index of the largest output.
-    X : array-like of shape (n_samples, n_features)
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
         Clean inputs.
     y : array-like of shape (n_samples,)
         True labels of ``X``: labels in ``classes_`` for a fitted classifier,
         output indices for an `ImplicitModel`.
-    X_adv : array-like of shape (n_samples, n_features)
+    X_adv : {array-like, sparse matrix} of shape (n_samples, n_features)
         Perturbed inputs, row by row matching ``X``.
 
     Returns

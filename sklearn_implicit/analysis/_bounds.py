@@ -251,7 +251,7 @@ def state_bounds(model, X, eps, *, k=None):
     ----------
     model : ImplicitModel or fitted estimator
         The implicit model, or a fitted implicit estimator.
-    X : array-like of shape (n_samples, n_features)
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
         Nominal inputs, one per row.
     eps : float or array-like of shape (n_features,)
         Half-width of the input box: one value for every feature, or one per
@@ -494,7 +494,7 @@ def output_bounds(model, X, eps, *, k=None):
         The implicit model, or a fitted implicit estimator. For a fitted
         regressor the outputs are in the units of the targets; for a
         classifier they are the class scores (logits).
-    X : array-like of shape (n_samples, n_features)
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
         Nominal inputs, one per row.
     eps : float or array-like of shape (n_features,)
         Half-width of the input box: one value for every feature, or one per
@@ -631,7 +631,7 @@ def worst_case_loss(model, X, y, eps, *, loss="auto", k=None):
     model : ImplicitModel or fitted estimator
         The implicit model, or a fitted implicit estimator. For a fitted
         regressor the outputs are in the units of the targets.
-    X : array-like of shape (n_samples, n_features)
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
         Nominal inputs, one per row.
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         Targets. For ``"squared_error"``, real values. For ``"log_loss"``,

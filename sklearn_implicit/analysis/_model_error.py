@@ -69,7 +69,7 @@ def model_error_bound(
     ----------
     model : ImplicitModel or fitted estimator
         The reference model, or a fitted implicit estimator.
-    X : array-like of shape (n_samples, n_features)
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
         Input rows.
     perturbed_model : ImplicitModel or fitted estimator, default=None
         The changed model, with the same sizes and activation as ``model``.

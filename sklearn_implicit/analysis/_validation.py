@@ -5,6 +5,7 @@
 from numbers import Integral
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import is_classifier
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
@@ -52,7 +53,7 @@ def check_inputs(model, X, name="X", estimator=None):
     Parameters
     ----------
     model : ImplicitModel
-    X : array-like of shape (n_samples, n_features)
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
     name : str, default="X"
         Name used in error messages.
     estimator : ImplicitModel or fitted estimator, default=None
@@ -63,14 +64,24 @@ def check_inputs(model, X, name="X", estimator=None):
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
-        A float64 C-contiguous copy; a single row given as a 1-d array is
+        A dense float64 C-contiguous copy; a single row given as a 1-d array is
         refused, as scikit-learn refuses it.
     """
     if isinstance(X, ImplicitModel) or hasattr(X, "get_params"):
         raise TypeError(
             f"{name} must be an array of input rows, not {type(X).__name__}."
         )
-    rows = check_array(X, dtype=np.float64, order="C", copy=True, input_name=name)
+    rows = check_array(
+        X,
+        accept_sparse=["csr", "csc"],
+        dtype=np.float64,
+        order="C",
+        copy=True,
+        input_name=name,
+    )
+    if sparse.issparse(rows):
+        # The bounds and attacks are dense whatever the input.
+        rows = rows.toarray()
     if rows.shape[1] != model.n_features_in:
         raise ValueError(
             f"{name} has {rows.shape[1]} features, but the model expects "
