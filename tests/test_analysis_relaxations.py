@@ -462,8 +462,8 @@ def test_relaxations_validate_arguments():
         lp_relaxation(model, np.zeros(2), -0.1)
     with pytest.raises(ValueError, match="solver='HIGH' is not an installed"):
         lp_relaxation(model, np.zeros(2), 0.1, solver="HIGH")
-    with pytest.raises(TypeError, match="Sparse data was passed"):
-        lp_relaxation(model, sp.csr_array(np.zeros((1, 2))), 0.1)
+    sparse_row = lp_relaxation(model, sp.csr_array(np.zeros((1, 2))), 0.1)
+    assert sparse_row.bound == lp_relaxation(model, np.zeros(2), 0.1).bound
     for k in (0, 3, 1.5, True):
         with pytest.raises(ValueError, match=r"k must be None or an int in \[1, 2\]"):
             lp_relaxation(model, np.zeros(2), 0.1, k=k)
