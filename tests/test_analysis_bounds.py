@@ -492,6 +492,14 @@ def test_worst_case_loss_accepts_one_dimensional_targets():
     two_d = worst_case_loss(model, X0, [[0.5], [-0.5]], 0.1)
     np.testing.assert_array_equal(one_d.upper, two_d.upper)
 
+    # With several outputs, 'auto' means the log loss, which takes labels.
+    model = random_model(4, 3, 2, "tanh", seed=10)
+    Y = [[0.5, 1.0], [-0.5, 0.0]]
+    with pytest.raises(ValueError, match="for real targets pass loss='squared_e"):
+        worst_case_loss(model, X0, Y, 0.1)
+    losses = worst_case_loss(model, X0, Y, 0.1, loss="squared_error")
+    assert np.all(losses.upper >= losses.nominal)
+
 
 # Fitted estimators -------------------------------------------------------------
 

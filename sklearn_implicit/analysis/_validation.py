@@ -200,6 +200,13 @@ def check_targets(estimator, model, y, n_samples, loss):
     """
     n_outputs = model.n_outputs
     if loss == "log_loss":
+        if np.ndim(y) == 2 and np.shape(y)[1] > 1:
+            raise ValueError(
+                f"y has shape {np.shape(y)}, but loss='log_loss' (what "
+                "loss='auto' takes for an ImplicitModel with several outputs) "
+                "needs one class label per row; for real targets pass "
+                "loss='squared_error'."
+            )
         Y = np.zeros((n_samples, n_outputs))
         Y[np.arange(n_samples), check_labels(estimator, y, n_samples, n_outputs)] = 1
         return Y
