@@ -71,18 +71,26 @@ def test_default_estimator_follows_the_target(fitted):
 
 
 def test_prefit_refuses_reordered_columns():
-    """Check that prefit compares X's column names with the estimator's."""
+    """Check that prefit compares X's column names with the estimator's, and
+    warns as scikit-learn does when only one side has names."""
     pd = pytest.importorskip("pandas")
     X, y = make_classification(n_samples=60, n_features=4, random_state=0)
     df = pd.DataFrame(X, columns=list("abcd"))
-    estimator = ImplicitClassifier(n_hidden=5, max_iter=5).fit(df, y)
-    for meta in [
-        ImplicitFeatureSelector(estimator, prefit=True),
-        ImplicitCompressor(estimator, n_hidden=3, prefit=True),
+    named = ImplicitClassifier(n_hidden=5, max_iter=5).fit(df, y)
+    unnamed = ImplicitClassifier(n_hidden=5, max_iter=5).fit(X, y)
+    for Meta, options in [
+        (ImplicitFeatureSelector, {}),
+        (ImplicitCompressor, {"n_hidden": 3}),
     ]:
+        meta = Meta(named, prefit=True, **options)
         with pytest.raises(ValueError, match="column names"):
             meta.fit(df[list("dcba")], y)
         meta.fit(df, y)
+        with pytest.warns(UserWarning, match="X does not have valid feature names"):
+            meta.fit(X, y)
+        meta = Meta(unnamed, prefit=True, **options)
+        with pytest.warns(UserWarning, match="X has feature names, but the prefit"):
+            meta.fit(df, y)
 
 
 def test_scores_are_column_norms_and_mean_threshold(fitted):
