@@ -390,9 +390,9 @@ def nominal_states(model, X):
     if np.any(n_iter >= _SOLVE["max_iter"]):
         warnings.warn(
             f"The nominal states did not settle within {_SOLVE['max_iter']} "
-            "iterations, as the model is close to the limit of "
-            "well-posedness. The bounds remain valid: they are widened by the "
-            f"states' remaining error, at most {error.max():.3g}.",
+            "iterations, which happens when the model is close to the limit "
+            "of well-posedness. The bounds remain valid: they are widened by "
+            f"the states' remaining error, at most {error.max():.3g}.",
             ConvergenceWarning,
             stacklevel=3,
         )
